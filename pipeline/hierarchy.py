@@ -1,0 +1,88 @@
+"""Label hierarchies: a child -> parent map, checked for the two ways it can be wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from pipeline.errors import DataError
+
+
+@dataclass(frozen=True)
+class Edge:
+    child: str
+    parent: str
+    path: str | None = None  # the file the edge was read from, for error messages
+    line: int | None = None
+
+
+def build_parents(edges: Iterable[Edge]) -> dict[str, str]:
+    """Return ``{child: parent}`` from edges; a label has at most one parent.
+
+    Raises DataError for a label given two different parents (naming both
+    places) and for a cycle (printing it, e.g. ``a -> b -> a``). Repeating the
+    same edge is harmless.
+    """
+    parents: dict[str, str] = {}
+    where: dict[str, Edge] = {}
+    for e in edges:
+        if e.child == e.parent:
+            raise DataError(f"label {e.child!r} is its own parent (cycle: {e.child} -> {e.child})", e.path, e.line)
+        old = parents.get(e.child)
+        if old is not None and old != e.parent:
+            first = where[e.child]
+            first_at = f"{first.path}, line {first.line}" if first.path else "earlier"
+            raise DataError(
+                f"label {e.child!r} has two parents: {old!r} ({first_at}) and {e.parent!r}",
+                e.path,
+                e.line,
+            )
+        parents[e.child] = e.parent
+        where.setdefault(e.child, e)
+    _check_acyclic(parents, where)
+    return parents
+
+
+def _check_acyclic(parents: dict[str, str], where: dict[str, Edge]) -> None:
+    done: set[str] = set()
+    for start in parents:
+        if start in done:
+            continue
+        seen: dict[str, int] = {}
+        chain: list[str] = []
+        node: str | None = start
+        while node is not None and node not in done:
+            if node in seen:
+                cycle = chain[seen[node]:] + [node]
+                e = where[node]
+                raise DataError("label hierarchy has a cycle: " + " -> ".join(cycle), e.path, e.line)
+            seen[node] = len(chain)
+            chain.append(node)
+            node = parents.get(node)
+        done.update(chain)
+
+
+def ancestors(label: str, parents: dict[str, str]) -> list[str]:
+    """Parent, grandparent, ... of ``label`` (nearest first)."""
+    out = []
+    node = parents.get(label)
+    while node is not None:
+        out.append(node)
+        node = parents.get(node)
+    return out
+
+
+def read_tsv_edges(path: str | Path) -> list[Edge]:
+    """Read ``child<TAB>parent`` lines (blank lines and ``#`` comments skipped)."""
+    edges = []
+    with open(path, encoding="utf-8") as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.rstrip("\n\r")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+                raise DataError(f"expected 'child<TAB>parent', got {line!r}", path, n)
+            edges.append(Edge(parts[0].strip(), parts[1].strip(), str(path), n))
+    return edges
