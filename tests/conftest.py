@@ -1,0 +1,26 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The real raw data (one folder per dataset): $TREADER_DATA_DIR, else ../shared/data.
+
+    Tests that use it are skipped where neither exists.
+    """
+    candidates = []
+    if os.environ.get("TREADER_DATA_DIR"):
+        candidates.append(Path(os.environ["TREADER_DATA_DIR"]))
+    candidates.append(REPO / ".." / "shared" / "data")
+    for path in candidates:
+        if path.is_dir():
+            return path.resolve()
+    pytest.skip(f"real data not found (set TREADER_DATA_DIR or provide {candidates[-1]})")

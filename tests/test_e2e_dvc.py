@@ -1,0 +1,82 @@
+"""End to end: `dvc repro tokenise` in a temporary git repository on a tiny dataset."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from tests.tiny import write_folder_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def sh(args, cwd, env):
+    res = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, f"{args} failed:\n{res.stdout}\n{res.stderr}"
+    return res.stdout + res.stderr
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A fresh git + DVC repository holding the pipeline and a tiny `folder` dataset."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    for item in ("pipeline", "stages", "examples"):
+        shutil.copytree(REPO / item, proj / item, ignore=shutil.ignore_patterns("__pycache__"))
+    for item in ("dvc.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(REPO / item, proj / item)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["dataset"] = "folder"
+    params["folder"]["path"] = "tiny"
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_folder_dataset(proj / "tiny", n_train=40, n_test=12)
+    env = dict(
+        os.environ,
+        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+        DVC_NO_ANALYTICS="1",
+        GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
+        GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid",
+    )
+    sh(["git", "init", "-q"], proj, env)
+    sh([sys.executable, "-m", "dvc", "init", "-q"], proj, env)
+    sh([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], proj, env)
+    sh(["git", "add", "-A"], proj, env)
+    sh(["git", "commit", "-qm", "init"], proj, env)
+    return proj, env
+
+
+def dvc(proj, env, *args):
+    return sh([sys.executable, "-m", "dvc", *args], proj, env)
+
+
+def test_repro_then_nothing_to_rerun(project):
+    proj, env = project
+    out = dvc(proj, env, "repro", "tokenise")
+    assert "Running stage 'prepare'" in out and "Running stage 'tokenise'" in out
+    assert pq.read_table(proj / "data/folder/tokens/train.parquet").num_rows == 40
+    assert pq.read_table(proj / "data/folder/prepared/test.parquet").num_rows == 12
+
+    again = dvc(proj, env, "repro", "tokenise")
+    assert "Running stage" not in again
+    assert "Stage 'prepare' didn't change" in again and "Stage 'tokenise' didn't change" in again
+
+    # A tokenise-only parameter reruns tokenise, not prepare.
+    params = yaml.safe_load((proj / "params.yaml").read_text())
+    params["tokenise"]["min_count"] = 1
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    third = dvc(proj, env, "repro", "tokenise")
+    assert "Running stage 'prepare'" not in third and "Running stage 'tokenise'" in third
+
+    # Editing the user's data reruns prepare.
+    with open(proj / "tiny" / "train.jsonl", "a") as f:
+        f.write('{"id": "extra", "text": "goal striker match", "labels": ["football"]}\n')
+    fourth = dvc(proj, env, "repro", "tokenise")
+    assert "Running stage 'prepare'" in fourth
+    assert pq.read_table(proj / "data/folder/prepared/train.parquet").num_rows == 41

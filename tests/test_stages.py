@@ -1,0 +1,81 @@
+"""The stage scripts as a user meets them: outputs, one-line errors, exit code 2, no half-written artifact."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import yaml
+
+from pipeline import schemas
+from tests.tiny import write_folder_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_stage(name: str, params: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+    pfile = tmp_path / "params.yaml"
+    pfile.write_text(yaml.safe_dump(params))
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    return subprocess.run(
+        [sys.executable, str(REPO / "stages" / f"{name}.py"), "--params", str(pfile), "--data", str(tmp_path / "data")],
+        cwd=REPO, capture_output=True, text=True, env=env,
+    )
+
+
+def folder_params(path: Path) -> dict:
+    base = yaml.safe_load((REPO / "params.yaml").read_text())
+    base["dataset"] = "folder"
+    base["folder"]["path"] = str(path)
+    base["tokenise"]["min_count"] = 1
+    return base
+
+
+def test_prepare_and_tokenise_write_their_artifacts(tmp_path):
+    params = folder_params(write_folder_dataset(tmp_path / "src", n_train=30, n_test=10))
+    for stage in ("prepare", "tokenise"):
+        res = run_stage(stage, params, tmp_path)
+        assert res.returncode == 0, res.stderr
+    prep, tok = tmp_path / "data/folder/prepared", tmp_path / "data/folder/tokens"
+    for f, schema in [("train.parquet", "documents"), ("test.parquet", "documents"), ("labels.parquet", "labels")]:
+        assert pq.read_schema(prep / f).names == schemas.SCHEMAS[schema].names
+    for f, schema in [("train.parquet", "tokens"), ("vocab.parquet", "vocab"), ("labels.parquet", "label_tokens")]:
+        assert pq.read_schema(tok / f).names == schemas.SCHEMAS[schema].names
+    stats = json.loads((prep / "stats.json").read_text())
+    assert stats["splits"]["train"]["kept"] == 30 and stats["splits"]["test"]["kept"] == 10
+    assert pq.read_table(tok / "train.parquet").num_rows == 30
+
+
+def test_unknown_dataset_is_one_clear_line(tmp_path):
+    params = folder_params(tmp_path)
+    params["dataset"] = "imagenet"
+    res = run_stage("prepare", params, tmp_path)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert res.stderr.strip() == "error: unknown dataset 'imagenet'; known datasets: reuters21578, rcv1-v2-subset, folder"
+
+
+def test_bad_input_leaves_previous_artifact_untouched(tmp_path):
+    src = write_folder_dataset(tmp_path / "src", n_train=20, n_test=5)
+    params = folder_params(src)
+    assert run_stage("prepare", params, tmp_path).returncode == 0
+    prepared = tmp_path / "data/folder/prepared"
+    before = {p.name: p.read_bytes() for p in prepared.iterdir()}
+    with open(src / "train.jsonl", "a") as f:
+        f.write('{"id": "broken", "text": "no closing brace"\n')
+    res = run_stage("prepare", params, tmp_path)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert f"{src / 'train.jsonl'}, line 21: malformed JSON" in res.stderr
+    assert {p.name: p.read_bytes() for p in prepared.iterdir()} == before
+    assert [p.name for p in prepared.parent.iterdir()] == ["prepared"]  # no temporary leftovers
+
+
+def test_tokenise_without_prepare_says_what_to_run(tmp_path):
+    res = run_stage("tokenise", folder_params(tmp_path), tmp_path)
+    assert res.returncode == 2
+    assert "train.parquet: missing artifact (run the stage that writes it first)" in res.stderr
