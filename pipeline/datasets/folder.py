@@ -50,7 +50,9 @@ def read_jsonl(path: Path, split: str) -> RawSplit:
             if isinstance(labels, str) or not isinstance(labels, list):
                 raise DataError(f"'labels' must be a list of strings, got {labels!r}", path, n)
             text = rec["text"] if isinstance(rec["text"], str) else ""
-            out.add(str(rec["id"]), text, [str(x) for x in labels], str(path), n)
+            out.add(str(rec["id"]), text, [str(x) for x in labels if x is not None], str(path), n)
+    if not len(out):
+        raise DataError(f"the {split} split is empty (no records)", path)
     return out
 
 
@@ -59,21 +61,27 @@ def read_xmlrepo(folder: Path, split: str) -> RawSplit:
     for p in (tpath, lpath):
         if not p.exists():
             raise DataError(f"missing {split} file", p)
-    with open(tpath, encoding="utf-8") as f:
-        texts = f.read().splitlines()
-    with open(lpath, encoding="utf-8") as f:
-        labels = f.read().splitlines()
+    texts, labels = _lines(tpath), _lines(lpath)
     if len(texts) != len(labels):
         raise DataError(
             f"{tpath.name} has {len(texts)} lines but {lpath.name} has {len(labels)}; "
             "they must pair up line by line",
-            lpath,
+            lpath if len(labels) > len(texts) else tpath,  # the first unpaired line
             min(len(texts), len(labels)) + 1,
         )
+    if not texts:
+        raise DataError(f"the {split} split is empty (no lines)", tpath)
     out = RawSplit(split)
     for n, (text, labs) in enumerate(zip(texts, labels), 1):
         out.add(f"{split}-{n}", text, labs.split(), str(tpath), n)
     return out
+
+
+def _lines(path: Path) -> list[str]:
+    """Lines split on newlines only (str.splitlines would also split on form feeds,
+    U+2028 and other characters that raw texts contain, breaking the pairing)."""
+    with open(path, encoding="utf-8", newline="\n") as f:
+        return [line.rstrip("\n").removesuffix("\r") for line in f]
 
 
 def read_descriptions(path: Path) -> dict[str, str]:
@@ -105,7 +113,4 @@ def load(path: str | Path, layout: str = "auto") -> Corpus:
     parents = build_parents(read_tsv_edges(hier)) if hier.exists() else {}
     desc = folder / "label_descriptions.tsv"
     descriptions = read_descriptions(desc) if desc.exists() else {}
-    for s in splits:
-        if not len(s):
-            raise DataError(f"the {s.name} split is empty", s.where[0][0] if s.where else folder)
     return finalize("folder", splits, parents, descriptions, stats={"layout": layout, "path": str(folder)})
