@@ -34,6 +34,26 @@ SCHEMAS: dict[str, pa.Schema] = {
     "vocab": pa.schema([("id", pa.int32()), ("token", pa.string()), ("count", pa.int64())]),
     # tokenise: label descriptions as token ids, truncated
     "label_tokens": pa.schema([("label", pa.string()), ("tokens", pa.list_(pa.int32()))]),
+    # embed: the document vectors V_x of Eq. 1
+    "vectors": pa.schema([("id", pa.string()), ("vector", pa.list_(pa.float32()))]),
+    # neighbours: nearest train documents, best first, with cosine similarities
+    "neighbours": pa.schema(
+        [("id", pa.string()), ("neighbours", pa.list_(pa.string())), ("similarities", pa.list_(pa.float32()))]
+    ),
+    # teacher: the teacher set and its token sequence (Algorithm 1)
+    "teacher": pa.schema(
+        [
+            ("id", pa.string()),
+            ("neighbours", pa.list_(pa.string())),
+            ("similarities", pa.list_(pa.float32())),
+            ("teacher_labels", pa.list_(pa.string())),
+            ("teacher_tokens", pa.list_(pa.int32())),
+        ]
+    ),
+    # predictions of any method: top-k labels, best first
+    "predictions": pa.schema(
+        [("id", pa.string()), ("labels", pa.list_(pa.string())), ("scores", pa.list_(pa.float32()))]
+    ),
 }
 
 NOT_NULL = {
@@ -42,6 +62,10 @@ NOT_NULL = {
     "tokens": ("id", "tokens"),
     "vocab": ("id", "token", "count"),
     "label_tokens": ("label", "tokens"),
+    "vectors": ("id", "vector"),
+    "neighbours": ("id", "neighbours", "similarities"),
+    "teacher": ("id", "neighbours", "similarities", "teacher_labels", "teacher_tokens"),
+    "predictions": ("id", "labels", "scores"),
 }
 
 

@@ -1,0 +1,152 @@
+"""Word vectors (gensim word2vec, or pretrained) and the document vectors V_x of Eq. 1.
+
+Eq. 1: V_x = sum_c Encode(x_c) / Len(x): the mean of the word vectors of the
+truncated text. ``<pad>`` never counts, and neither does ``<unk>`` (it carries no
+meaning of its own); a text with no known word gets the zero vector.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+
+from pipeline.errors import DataError
+from pipeline.text import PAD_ID, UNK_ID
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Word2VecConfig:
+    dim: int = 300
+    window: int = 5
+    min_count: int = 1  # on top of the vocabulary's own min count
+    epochs: int = 10
+    sg: bool = True  # skip-gram (True) or CBOW (False)
+    negative: int = 5
+    seed: int = 13
+    workers: int = 1  # >1 is faster but not bit-for-bit reproducible
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Word2VecConfig":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def _stable_hash(s: str) -> int:
+    """gensim seeds each word's initial vector with hash(word); Python's hash is salted per process."""
+    return zlib.crc32(s.encode("utf-8"))
+
+
+def sentences(tokens: pa.ListArray, vocab_tokens: np.ndarray) -> list[list[str]]:
+    """Token-id lists -> word lists (what gensim consumes)."""
+    tokens = tokens.combine_chunks() if isinstance(tokens, pa.ChunkedArray) else tokens
+    words = vocab_tokens[pc.list_flatten(tokens).to_numpy()]
+    offsets = tokens.offsets.to_numpy()
+    return [w.tolist() for w in np.split(words, offsets[1:-1] - offsets[0])] if len(tokens) else []
+
+
+def train_word2vec(sents: list[list[str]], cfg: Word2VecConfig):
+    """Train word2vec on the train split's sentences; returns gensim KeyedVectors."""
+    from gensim.models import Word2Vec
+
+    from gensim.models.callbacks import CallbackAny2Vec
+    from tqdm import tqdm
+
+    class _Progress(CallbackAny2Vec):
+        def __init__(self):
+            self.bar = tqdm(total=cfg.epochs, desc="word2vec", unit="epoch")
+
+        def on_epoch_end(self, model):
+            self.bar.update(1)
+
+        def on_train_end(self, model):
+            self.bar.close()
+
+    logging.getLogger("gensim").setLevel(logging.WARNING)
+    model = Word2Vec(
+        sentences=sents,
+        callbacks=[_Progress()],
+        vector_size=cfg.dim,
+        window=cfg.window,
+        min_count=cfg.min_count,
+        sg=int(bool(cfg.sg)),
+        negative=cfg.negative,
+        epochs=cfg.epochs,
+        seed=cfg.seed,
+        workers=cfg.workers,
+        hashfxn=_stable_hash,
+    )
+    return model.wv
+
+
+def load_pretrained(path: str | Path):
+    """Word vectors in word2vec text or binary format (the format is detected)."""
+    from gensim.models import KeyedVectors
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError("pretrained word vectors not found (embed.pretrained)", path)
+    errors = []
+    for binary in (path.suffix == ".bin", path.suffix != ".bin"):
+        try:
+            return KeyedVectors.load_word2vec_format(str(path), binary=binary, unicode_errors="replace")
+        except Exception as exc:  # gensim raises ValueError/UnicodeDecodeError/EOFError...
+            errors.append(f"{'binary' if binary else 'text'}: {exc}")
+    raise DataError("not word2vec text or binary vectors (" + "; ".join(errors) + ")", path)
+
+
+def embedding_matrix(vocab_tokens: np.ndarray, kv, seed: int = 13) -> tuple[np.ndarray, int]:
+    """Rows aligned with the vocabulary: ``(matrix float32 [V, d], words without a vector)``.
+
+    ``<pad>`` is the zero vector. A word without a vector (including ``<unk>``
+    when the vectors do not have it) is drawn from N(0, s^2), s being the
+    standard deviation of the vectors that were found, with a fixed seed.
+    """
+    dim = kv.vector_size
+    idx = np.array([kv.key_to_index.get(w, -1) for w in vocab_tokens], dtype=np.int64)
+    found = idx >= 0
+    found[PAD_ID] = False
+    mat = np.zeros((len(vocab_tokens), dim), dtype=np.float32)
+    mat[found] = kv.vectors[idx[found]]
+    scale = float(mat[found].std()) if found.any() else 0.1
+    missing = ~found
+    missing[PAD_ID] = False
+    rng = np.random.default_rng(seed)
+    mat[missing] = rng.normal(0.0, scale, size=(int(missing.sum()), dim)).astype(np.float32)
+    return mat, int(missing.sum())
+
+
+def doc_vectors(tokens: pa.ListArray, emb: np.ndarray) -> np.ndarray:
+    """Eq. 1 for every document: mean of its word vectors (no ``<pad>``/``<unk>``)."""
+    tokens = tokens.combine_chunks() if isinstance(tokens, pa.ChunkedArray) else tokens
+    n = len(tokens)
+    ids = pc.list_flatten(tokens).to_numpy().astype(np.int64)
+    rows = pc.list_parent_indices(tokens).to_numpy()
+    keep = (ids != PAD_ID) & (ids != UNK_ID)
+    ids, rows = ids[keep], rows[keep]
+    counts = np.bincount(rows, minlength=n).astype(np.float32)
+    weights = 1.0 / counts[rows]
+    m = sp.csr_matrix((weights, (rows, ids)), shape=(n, emb.shape[0]), dtype=np.float32)
+    return np.asarray(m @ emb, dtype=np.float32)
+
+
+def vectors_table(ids, vectors: np.ndarray) -> pa.Table:
+    n, d = vectors.shape
+    offsets = pa.array(np.arange(0, n * d + 1, d, dtype=np.int32))
+    return pa.table({"id": ids, "vector": pa.ListArray.from_arrays(offsets, pa.array(vectors.reshape(-1), pa.float32()))})
+
+
+def table_vectors(table: pa.Table) -> np.ndarray:
+    col = table["vector"].combine_chunks()
+    return pc.list_flatten(col).to_numpy().reshape(len(col), -1).astype(np.float32, copy=False)

@@ -1,0 +1,207 @@
+"""Nearest training texts by cosine similarity of document vectors (Eq. 2).
+
+Two backends return the same thing, ``(indices [n, k] int64, similarities [n, k] float32)``,
+rows best first, indices into the *train* vectors:
+
+- ``exact``: blocked torch matrix products and top-k (memory bounded by ``block``);
+  the oracle, and the right choice for small corpora.
+- ``annoy``: an Annoy index (angular metric), for large corpora. Cosine similarity is
+  recovered from Annoy's angular distance d as ``cos = 1 - d^2 / 2``.
+
+When the queries are the train documents themselves (``self_ids``), each query's own
+row is excluded by *index*, never by content: a duplicate text elsewhere in train is
+a legitimate neighbour.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+from tqdm import tqdm
+
+BACKENDS = ("annoy", "exact")
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0).astype(np.float32, copy=False)
+
+
+def exact_search(
+    queries: np.ndarray, base: np.ndarray, k: int, self_ids: np.ndarray | None = None, block: int = 2048, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine top-k of each query among ``base``; ``self_ids[i]`` (if given) is excluded for query i."""
+    k = min(k, len(base) - (self_ids is not None))
+    if k < 1:
+        raise ValueError("not enough train documents to find any neighbour")
+    q = torch.from_numpy(_normalise(queries))
+    b = torch.from_numpy(_normalise(base))
+    out_i = np.empty((len(q), k), dtype=np.int64)
+    out_s = np.empty((len(q), k), dtype=np.float32)
+    with torch.no_grad():
+        for start in tqdm(range(0, len(q), block), desc="exact search", disable=not progress, unit="block"):
+            sims = q[start : start + block] @ b.T
+            if self_ids is not None:
+                rows = torch.arange(sims.shape[0])
+                sims[rows, torch.from_numpy(self_ids[start : start + block])] = -torch.inf
+            s, i = torch.topk(sims, k, dim=1)  # ties broken by torch (stable for equal values in practice)
+            out_i[start : start + block] = i.numpy()
+            out_s[start : start + block] = s.numpy()
+    return out_i, out_s
+
+
+@dataclass
+class AnnoyIndex:
+    index: object  # annoy.AnnoyIndex
+    dim: int
+    size: int
+
+    def save(self, path) -> None:
+        self.index.save(str(path))
+
+    @classmethod
+    def load(cls, path, dim: int) -> "AnnoyIndex":
+        from annoy import AnnoyIndex as _A
+
+        idx = _A(dim, "angular")
+        idx.load(str(path))
+        return cls(idx, dim, idx.get_n_items())
+
+
+def annoy_build(base: np.ndarray, n_trees: int = 50, seed: int = 13, progress: bool = False) -> AnnoyIndex:
+    from annoy import AnnoyIndex as _A
+
+    idx = _A(base.shape[1], "angular")
+    idx.set_seed(seed)
+    for i, v in enumerate(tqdm(base, desc="annoy add", disable=not progress, unit="doc", mininterval=1)):
+        idx.add_item(i, v)
+    idx.build(n_trees, n_jobs=1)  # one job: the same trees on every run
+    return AnnoyIndex(idx, base.shape[1], len(base))
+
+
+def annoy_search(
+    index: AnnoyIndex, queries: np.ndarray, k: int, search_k: int = -1, self_ids: np.ndarray | None = None, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate cosine top-k; with ``self_ids`` ask for k+1 and drop the query's own index."""
+    k = min(k, index.size - (self_ids is not None))
+    if k < 1:
+        raise ValueError("not enough train documents to find any neighbour")
+    want = k + (self_ids is not None)
+    out_i = np.full((len(queries), k), -1, dtype=np.int64)
+    out_s = np.full((len(queries), k), -1.0, dtype=np.float32)
+    for row, v in enumerate(tqdm(queries, desc="annoy search", disable=not progress, unit="doc", mininterval=1)):
+        ids, dist = index.index.get_nns_by_vector(v, want, search_k=search_k, include_distances=True)
+        ids, dist = np.asarray(ids, dtype=np.int64), np.asarray(dist, dtype=np.float32)
+        if self_ids is not None:
+            keep = ids != self_ids[row]
+            if keep.all():  # own index not among the k+1 (ties, or an approximate miss): drop the worst
+                keep[-1] = False
+            ids, dist = ids[keep], dist[keep]
+        n = min(k, len(ids))
+        out_i[row, :n] = ids[:n]
+        out_s[row, :n] = 1.0 - dist[:n] ** 2 / 2.0
+    return out_i, out_s
+
+
+def recall_at_k(approx: np.ndarray, exact: np.ndarray) -> float:
+    """Mean over queries of |approx ∩ exact| / k (rows of indices; -1 = missing)."""
+    k = exact.shape[1]
+    hits = sum(len(np.intersect1d(a[a >= 0], e)) for a, e in zip(approx, exact))
+    return hits / (k * len(exact)) if len(exact) else 1.0
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def find_neighbours(
+    train: np.ndarray,
+    test: np.ndarray,
+    *,
+    k: int = 10,
+    backend: str = "annoy",
+    n_trees: int = 50,
+    search_k: int = -1,
+    seed: int = 13,
+    recall_sample: int = 2000,
+    progress: bool = True,
+):
+    """Neighbours of every train document (itself excluded) and every test document, among train.
+
+    Returns ``(train_idx, train_sim, test_idx, test_sim, annoy_index_or_None, report)``; the
+    report holds Annoy's recall@k against exact search on a seeded sample of queries
+    (``recall_sample`` per split) and the query time of both.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"neighbours backend must be one of {BACKENDS}, got {backend!r}")
+    self_ids = np.arange(len(train))
+    report: dict = {"backend": backend, "k": k, "train_documents": len(train), "test_documents": len(test)}
+    index = None
+    if backend == "exact":
+        (tr_i, tr_s), t1 = timed(exact_search, train, train, k, self_ids, progress=progress)
+        (te_i, te_s), t2 = timed(exact_search, test, train, k, progress=progress)
+        report["query_ms_per_doc"] = {"exact": round(1000 * (t1 + t2) / (len(train) + len(test)), 4)}
+        return tr_i, tr_s, te_i, te_s, None, report
+    index, t_build = timed(annoy_build, train, n_trees, seed, progress)
+    (tr_i, tr_s), t1 = timed(annoy_search, index, train, k, search_k, self_ids, progress)
+    (te_i, te_s), t2 = timed(annoy_search, index, test, k, search_k, None, progress)
+    rng = np.random.default_rng(seed)
+    recall, exact_time, n_exact = {}, 0.0, 0
+    for name, queries, approx, own in (("train", train, tr_i, self_ids), ("test", test, te_i, None)):
+        sample = np.sort(rng.choice(len(queries), min(recall_sample, len(queries)), replace=False))
+        (ex_i, _), t = timed(exact_search, queries[sample], train, k, None if own is None else own[sample])
+        exact_time, n_exact = exact_time + t, n_exact + len(sample)
+        recall[name] = round(recall_at_k(approx[sample], ex_i), 4)
+    report.update(
+        {
+            "n_trees": n_trees,
+            "search_k": search_k,
+            f"recall@{k}": recall,
+            "recall_sample": recall_sample,
+            "build_s": round(t_build, 3),
+            "query_ms_per_doc": {
+                "annoy": round(1000 * (t1 + t2) / (len(train) + len(test)), 4),
+                "exact": round(1000 * exact_time / max(n_exact, 1), 4),
+            },
+        }
+    )
+    return tr_i, tr_s, te_i, te_s, index, report
+
+
+def neighbour_table(ids, indices: np.ndarray, sims: np.ndarray, train_ids: np.ndarray) -> pa.Table:
+    """Rows ``(id, neighbours: train ids best first, similarities)``; missing (-1) entries dropped."""
+    keep = indices >= 0
+    offsets = np.zeros(len(indices) + 1, dtype=np.int32)
+    np.cumsum(keep.sum(axis=1), out=offsets[1:])
+    off = pa.array(offsets)
+    return pa.table(
+        {
+            "id": ids,
+            "neighbours": pa.ListArray.from_arrays(off, pa.array(train_ids[indices[keep]], pa.string())),
+            "similarities": pa.ListArray.from_arrays(off, pa.array(sims[keep], pa.float32())),
+        }
+    )
+
+
+def table_neighbours(table: pa.Table, train_ids) -> tuple[np.ndarray, np.ndarray]:
+    """Back from a neighbour table to ``(indices, similarities)`` arrays (padded with -1)."""
+    col = table["neighbours"].combine_chunks()
+    idx = pc.index_in(pc.list_flatten(col), value_set=pa.array(train_ids, pa.string()))
+    if idx.null_count:
+        raise ValueError("a neighbour id is not a train id")
+    lengths = pc.list_value_length(col).to_numpy()
+    width = int(lengths.max()) if len(lengths) else 0
+    rows = pc.list_parent_indices(col).to_numpy()
+    pos = np.arange(len(rows)) - col.offsets.to_numpy()[rows]
+    out_i = np.full((len(col), width), -1, dtype=np.int64)
+    out_s = np.full((len(col), width), -1.0, dtype=np.float32)
+    out_i[rows, pos] = idx.to_numpy()
+    out_s[rows, pos] = pc.list_flatten(table["similarities"].combine_chunks()).to_numpy()
+    return out_i, out_s

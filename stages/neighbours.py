@@ -1,0 +1,44 @@
+"""Stage `neighbours`: k nearest train texts of every text (Eq. 2) -> data/<dataset>/neighbours/.
+
+Writes train.parquet and test.parquet (id, neighbours: train ids best first,
+similarities: cosine), index.ann (the Annoy index, with the annoy backend) and
+metrics/neighbours.json (Annoy's recall@k against exact search, query times).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import typer
+from _stage import load_params, stage
+
+from pipeline import neighbours as nb
+from pipeline.embed import table_vectors
+from pipeline.io import atomic_dir, read_table, write_json, write_table
+
+
+def main(
+    params: Path = typer.Option("params.yaml", help="Parameter file (`dataset`, `neighbours`)."),
+    data: Path = typer.Option("data", help="Root folder of the pipeline's artifacts."),
+    metrics: Path = typer.Option(Path("metrics/neighbours.json"), help="Where the recall/timing report goes."),
+) -> None:
+    """Search the train document vectors for each text's nearest neighbours."""
+    with stage("neighbours"):
+        p = load_params(params)
+        name, o = p["dataset"], p["neighbours"]
+        vec = {s: read_table(data / name / "embed" / f"{s}.parquet", "vectors") for s in ("train", "test")}
+        tr_i, tr_s, te_i, te_s, index, report = nb.find_neighbours(
+            table_vectors(vec["train"]), table_vectors(vec["test"]), k=o["k"], backend=o["backend"],
+            n_trees=o["n_trees"], search_k=o["search_k"], seed=o["seed"], recall_sample=o["recall_sample"],
+        )
+        train_ids = np.asarray(vec["train"]["id"].to_pylist(), dtype=object)
+        with atomic_dir(data / name / "neighbours") as out:
+            write_table(nb.neighbour_table(vec["train"]["id"], tr_i, tr_s, train_ids), out / "train.parquet", "neighbours")
+            write_table(nb.neighbour_table(vec["test"]["id"], te_i, te_s, train_ids), out / "test.parquet", "neighbours")
+            if index is not None:
+                index.save(out / "index.ann")
+        write_json({"dataset": name, **report}, metrics)
+        typer.echo(f"{name}: {report}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
