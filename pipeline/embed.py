@@ -8,7 +8,6 @@ meaning of its own); a text with no known word gets the zero vector.
 from __future__ import annotations
 
 import logging
-import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -41,11 +40,6 @@ class Word2VecConfig:
     def from_dict(cls, d: dict) -> "Word2VecConfig":
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         return cls(**known)
-
-
-def _stable_hash(s: str) -> int:
-    """gensim seeds each word's initial vector with hash(word); Python's hash is salted per process."""
-    return zlib.crc32(s.encode("utf-8"))
 
 
 def sentences(tokens: pa.ListArray, vocab_tokens: np.ndarray) -> list[list[str]]:
@@ -85,7 +79,6 @@ def train_word2vec(sents: list[list[str]], cfg: Word2VecConfig):
         epochs=cfg.epochs,
         seed=cfg.seed,
         workers=cfg.workers,
-        hashfxn=_stable_hash,
     )
     return model.wv
 
@@ -98,7 +91,9 @@ def load_pretrained(path: str | Path):
     if not path.exists():
         raise DataError("pretrained word vectors not found (embed.pretrained)", path)
     errors = []
-    for binary in (path.suffix == ".bin", path.suffix != ".bin"):
+    # Text first, whatever the suffix: the text reader rejects binary files at the first
+    # vector, but the binary reader silently turns a text file into garbage vectors.
+    for binary in (False, True):
         try:
             return KeyedVectors.load_word2vec_format(str(path), binary=binary, unicode_errors="replace")
         except Exception as exc:  # gensim raises ValueError/UnicodeDecodeError/EOFError...
@@ -149,4 +144,6 @@ def vectors_table(ids, vectors: np.ndarray) -> pa.Table:
 
 def table_vectors(table: pa.Table) -> np.ndarray:
     col = table["vector"].combine_chunks()
+    if len(col) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
     return pc.list_flatten(col).to_numpy().reshape(len(col), -1).astype(np.float32, copy=False)

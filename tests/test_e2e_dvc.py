@@ -80,3 +80,34 @@ def test_repro_then_nothing_to_rerun(project):
     fourth = dvc(proj, env, "repro", "tokenise")
     assert "Running stage 'prepare'" in fourth
     assert pq.read_table(proj / "data/folder/prepared/train.parquet").num_rows == 41
+
+
+def test_whole_pipeline_and_teacher_params_rerun_only_teacher(project):
+    proj, env = project
+    params = yaml.safe_load((proj / "params.yaml").read_text())
+    params["embed"].update(dim=16, epochs=3)
+    params["neighbours"].update(k=5, n_trees=5, recall_sample=20)
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = dvc(proj, env, "repro")
+    for stage in ("prepare", "tokenise", "embed", "neighbours", "teacher", "knn"):
+        assert f"Running stage '{stage}'" in out
+    knn = yaml.safe_load((proj / "metrics" / "knn.json").read_text())
+    assert {"P@1", "P@3", "P@5", "nDCG@5", "PSP@5"} <= set(knn) and 0.0 <= knn["P@1"] <= 1.0
+    report = yaml.safe_load((proj / "metrics" / "neighbours.json").read_text())
+    assert set(report["recall@5"]) == {"train", "test"}
+    teacher = pq.read_table(proj / "data/folder/teacher/test.parquet")
+    assert teacher.column_names == ["id", "neighbours", "similarities", "teacher_labels", "teacher_tokens"]
+    assert teacher.num_rows == 12
+
+    assert "Running stage" not in dvc(proj, env, "repro")
+
+    params["teacher_set"]["max_labels"] = 3
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = dvc(proj, env, "status")
+    assert "teacher:" in status
+    for stage in ("prepare", "tokenise", "embed", "neighbours", "knn"):
+        assert f"{stage}:" not in status
+    out = dvc(proj, env, "repro")
+    assert "Running stage 'teacher'" in out and out.count("Running stage") == 1
+    sizes = [len(x) for x in pq.read_table(proj / "data/folder/teacher/train.parquet")["teacher_labels"].to_pylist()]
+    assert max(sizes) <= 3
