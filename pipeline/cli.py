@@ -65,5 +65,81 @@ def inspect(
         typer.echo(json.dumps(row, ensure_ascii=False, default=str)[:300])
 
 
+@app.command()
+def predict(
+    model: Path = typer.Argument(..., help="A trained model directory, e.g. models/reuters21578"),
+    text: str = typer.Argument(None, help="One text to label (or use --file / --jsonl)."),
+    file: Path = typer.Option(None, "--file", help="A file with one text per line."),
+    jsonl: Path = typer.Option(None, "--jsonl", help='A JSON-lines file of {"id": ..., "text": ...}.'),
+    k: int = typer.Option(5, "--k", min=1, help="How many labels to print per text."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of printing."),
+    batch: int = typer.Option(256, help="Texts per batch."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+) -> None:
+    """Top-k labels with scores for new texts, one JSON object per text.
+
+    Texts go through the same tokenisation, neighbour search among the training texts
+    and teacher-set construction as in the pipeline.
+    """
+    from pipeline.predict import Predictor
+
+    try:
+        ids, texts = _read_inputs(text, file, jsonl)
+        predictor = Predictor.load(model, device)
+    except TreaderError as exc:
+        _fail(exc)
+    preds = predictor.predict(texts, k=k, batch=batch, progress=len(texts) > batch)
+    lines = (json.dumps({"id": i, "labels": p.labels, "scores": p.scores}, ensure_ascii=False) for i, p in zip(ids, preds))
+    if output is None:
+        for line in lines:
+            typer.echo(line)
+        return
+    from pipeline.io import atomic_file
+
+    with atomic_file(output) as tmp:
+        tmp.write_text("".join(line + "\n" for line in lines))
+    typer.echo(f"wrote {len(preds)} predictions to {output}", err=True)
+
+
+def _read_inputs(text, file, jsonl) -> tuple[list, list[str]]:
+    given = [x is not None for x in (text, file, jsonl)]
+    if sum(given) != 1:
+        raise TreaderError("give exactly one of: a TEXT argument, --file, --jsonl")
+    if text is not None:
+        return [0], [text]
+    path = file or jsonl
+    if not path.exists():
+        raise TreaderError(f"{path}: no such file")
+    if file is not None:
+        texts = _lines(path)
+        return list(range(1, len(texts) + 1)), texts
+    ids, texts = [], []
+    for n, line in enumerate(_lines(path), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            ids.append(rec.get("id", n))
+            texts.append(str(rec["text"]))
+        except (json.JSONDecodeError, KeyError, AttributeError) as exc:
+            raise TreaderError(f'{path}, line {n}: expected {{"id": ..., "text": ...}} ({exc})') from exc
+    return ids, texts
+
+
+def _lines(path: Path) -> list[str]:
+    """The file's lines, split on newlines only: str.splitlines would also split on form feeds,
+    U+2028 and other characters that texts (and valid JSON strings) contain."""
+    data = path.read_bytes()
+    try:
+        content = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise TreaderError(f"{path}, line {line}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    lines = content.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
 if __name__ == "__main__":  # python -m pipeline.cli
     app(prog_name="treader")

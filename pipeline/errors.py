@@ -26,3 +26,10 @@ class DataError(TreaderError):
         super().__init__(where + message)
         self.path = None if path is None else str(path)
         self.line = line
+
+
+class ConfigError(TreaderError, ValueError):
+    """A parameter with a value the code cannot use (an unknown reading, a bad learning rate, ...).
+
+    Also a ValueError, so library callers can catch it as one.
+    """

@@ -24,6 +24,8 @@ import pyarrow.compute as pc
 import torch
 from tqdm import tqdm
 
+from pipeline.errors import ConfigError
+
 BACKENDS = ("annoy", "exact")
 
 
@@ -140,7 +142,7 @@ def find_neighbours(
     (``recall_sample`` per split) and the query time of both.
     """
     if backend not in BACKENDS:
-        raise ValueError(f"neighbours backend must be one of {BACKENDS}, got {backend!r}")
+        raise ConfigError(f"neighbours backend must be one of {BACKENDS}, got {backend!r}")
     self_ids = np.arange(len(train))
     report: dict = {"backend": backend, "k": k, "train_documents": len(train), "test_documents": len(test)}
     index = None

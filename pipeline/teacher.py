@@ -32,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
+from pipeline.errors import ConfigError
+
 MODES = ("default", "literal")
 _MIN_WEIGHT = 1e-6
 
@@ -84,7 +86,7 @@ def neighbour_matrix(indices: np.ndarray, sims: np.ndarray, n_train: int) -> sp.
 def expand(y: sp.csr_matrix, space: LabelSpace, parents: bool = True, mode: str = "default") -> sp.csr_matrix:
     """The labels a training document contributes to its neighbours' teacher sets."""
     if mode not in MODES:
-        raise ValueError(f"teacher mode must be one of {MODES}, got {mode!r}")
+        raise ConfigError(f"teacher_set.mode must be one of {MODES}, got {mode!r}")
     if mode == "literal":
         y = y @ sp.diags((space.parent_of >= 0).astype(np.float32))
     if parents:

@@ -21,9 +21,10 @@ def run_stage(name: str, params: dict, tmp_path: Path) -> subprocess.CompletedPr
     pfile = tmp_path / "params.yaml"
     pfile.write_text(yaml.safe_dump(params))
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    extra = ["--models", str(tmp_path / "models"), "--live-dir", str(tmp_path / "dvclive")] if name == "train" else []
     return subprocess.run(
-        [sys.executable, str(REPO / "stages" / f"{name}.py"), "--params", str(pfile), "--data", str(tmp_path / "data")],
-        cwd=REPO, capture_output=True, text=True, env=env,
+        [sys.executable, str(REPO / "stages" / f"{name}.py"), "--params", str(pfile), "--data", str(tmp_path / "data"), *extra],
+        cwd=tmp_path, capture_output=True, text=True, env=env,
     )
 
 
@@ -79,3 +80,26 @@ def test_tokenise_without_prepare_says_what_to_run(tmp_path):
     res = run_stage("tokenise", folder_params(tmp_path), tmp_path)
     assert res.returncode == 2
     assert "train.parquet: missing artifact (run the stage that writes it first)" in res.stderr
+
+
+def test_unknown_reading_lists_the_valid_ones(tmp_path):
+    params = folder_params(tmp_path)
+    params["reading"] = "MHSA+MMHSA+R"
+    res = run_stage("train", params, tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip() == (
+        "error: unknown reading 'MHSA+MMHSA+R'; valid readings: "
+        "none, MMHSA+R, MHSA+R, MHSA+R+MMHSA, MMHSA+MHSA, MMHSA+R+MHSA"
+    )
+
+
+def test_bad_training_setting_is_one_line(tmp_path):
+    src = write_folder_dataset(tmp_path / "src", n_train=20, n_test=5)
+    params = folder_params(src)
+    params["train"]["device"] = "gpu"
+    params["embed"].update(dim=8, epochs=1)
+    for stage in ("prepare", "tokenise", "embed", "neighbours", "teacher"):
+        assert run_stage(stage, params, tmp_path).returncode == 0
+    res = run_stage("train", params, tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().endswith("error: device must be auto, cpu or cuda[:N], got 'gpu'")

@@ -1,0 +1,65 @@
+"""Training throughput (documents per second) of the default configuration, fp32 and bf16.
+
+    python bench/train_speed.py --dataset reuters21578 --batches 40
+
+Needs the `teacher` artifacts of the dataset. Times `--batches` training steps (after
+`--warmup` untimed ones) on length-bucketed batches of the train split, exactly as
+`stages/train.py` builds them, and prints one line per precision.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+import typer
+import yaml
+
+from pipeline import predict
+from pipeline.model import ModelConfig, TReaderXML
+from pipeline.train import TrainConfig, _optimizers, bucketed_batches
+
+
+def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path = Path("params.yaml"),
+         batches: int = 40, warmup: int = 5, reading: str = "", teacher: bool = True) -> None:
+    p = yaml.safe_load(params.read_text())
+    root = data / dataset
+    labels = pq.read_table(root / "prepared" / "labels.parquet")
+    outputs = predict.target_labels(labels)
+    ex = predict.examples(pq.read_table(root / "tokens" / "train.parquet"),
+                          pq.read_table(root / "teacher" / "train.parquet") if teacher else None,
+                          pq.read_table(root / "prepared" / "train.parquet"), outputs)
+    emb = torch.from_numpy(np.load(root / "embed" / "embeddings.npy"))
+    cfg = TrainConfig.from_dict(p["train"])
+    typer.echo(f"{dataset}: {len(ex)} texts, mean {ex.text.lengths.mean():.0f} text + "
+               f"{0 if ex.teacher is None else ex.teacher.lengths.mean():.0f} teacher tokens, batch {cfg.batch_size}, "
+               f"{torch.get_num_threads()} threads")
+    for bf16 in (False, True):
+        torch.manual_seed(0)
+        mcfg = ModelConfig.from_dict({**p["model"], "vocab_size": emb.shape[0], "n_labels": len(outputs),
+                                      "d_model": emb.shape[1], "reading": reading or p["reading"], "teacher": teacher})
+        model = TReaderXML(mcfg, emb)
+        opts = _optimizers(model, cfg.lr)
+        plan = bucketed_batches(ex.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng(0))[: warmup + batches]
+        seen, took = 0, 0.0
+        for i, idx in enumerate(plan):
+            start = time.perf_counter()
+            text, teach, y = ex.tensors(idx, torch.device("cpu"))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                logits = model(text, teach)
+            loss = TReaderXML.loss(logits.float(), y)
+            for o in opts:
+                o.zero_grad(set_to_none=True)
+            loss.backward()
+            for o in opts:
+                o.step()
+            if i >= warmup:
+                seen, took = seen + len(idx), took + time.perf_counter() - start
+        typer.echo(f"{'bf16' if bf16 else 'fp32'}: {seen / took:.1f} docs/s ({seen} docs in {took:.1f} s)")
+
+
+if __name__ == "__main__":
+    typer.run(main)

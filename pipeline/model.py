@@ -1,0 +1,162 @@
+"""The TReaderXML network (Section 3.2), read top to bottom against the paper.
+
+    Encoding    one word embedding for text and teacher tokens, initialised from `embed`
+    Reading     per branch: MMHSA / MHSA layers with or without the residual (Eq. 3-15)
+    Interaction concatenate the branches (Eq. 16), one MMHSA layer, bottleneck W^HB (Eq. 17), pool
+    Predicting  one linear layer to every label; sigmoid scores (Eq. 18, read with Eq. 19)
+    Loss        per-label binary cross-entropy with logits (Eq. 19)
+
+MMHSA is multi-head self-attention with a causal (upper-triangular) mask and a tanh
+output projection; MHSA is the same without the causal mask. Both always mask padding
+keys, so a padded position never carries attention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from pipeline.errors import ConfigError
+
+READINGS = ("none", "MMHSA+R", "MHSA+R", "MHSA+R+MMHSA", "MMHSA+MHSA", "MMHSA+R+MHSA")
+POOLS = ("max", "mean")
+
+
+def check_reading(reading: str) -> str:
+    if reading not in READINGS:
+        raise ConfigError(f"unknown reading {reading!r}; valid readings: {', '.join(READINGS)}")
+    return reading
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int
+    n_labels: int
+    d_model: int = 300  # = the word embedding size (paper)
+    n_heads: int = 4  # paper: h = 4; d_k = d_model // h (Eq. 3)
+    reading: str = "MMHSA+R+MHSA"  # the full model (Table 3, config 6)
+    teacher: bool = True  # False: no teacher branch (Table 3, config 0)
+    bottleneck: int = 512  # width of W^HB (Eq. 17)
+    pool: str = "max"  # how the interaction sequence becomes one vector (the paper does not say)
+    dropout: float = 0.2
+    freeze_embedding: bool = False
+    sparse_embedding: bool = True
+
+    def __post_init__(self):
+        check_reading(self.reading)
+        if self.pool not in POOLS:
+            raise ConfigError(f"pool must be one of {POOLS}, got {self.pool!r}")
+        if self.d_model % self.n_heads:
+            raise ConfigError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+class SelfAttention(nn.Module):
+    """MMHSA (``causal=True``, Eq. 3-13) or MHSA (``causal=False``)."""
+
+    def __init__(self, d_model: int, n_heads: int, causal: bool, dropout: float = 0.0):
+        super().__init__()
+        self.h, self.d_k, self.causal, self.dropout = n_heads, d_model // n_heads, causal, dropout
+        self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)  # W^q, W^k, W^v (Eq. 4-6)
+        self.w_mh = nn.Linear(d_model, d_model)  # W^MH (Eq. 12-13)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, d); keep: (B, T) True for real tokens. Returns (B, T, d)."""
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.h, self.d_k).permute(2, 0, 3, 1, 4)  # each (B, h, T, d_k)
+        allowed = keep[:, None, None, :]  # padding keys are masked (-inf before softmax)
+        if self.causal:  # Eq. 8-9: W^mask upper-triangular -> a position sees itself and earlier ones
+            allowed = allowed & torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+        # a query with no allowed key (an all-padding row) would give NaN: let it see key 0, then zero it below
+        allowed = allowed | ~allowed.any(-1, keepdim=True) & (torch.arange(t, device=x.device) == 0)
+        h = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0)
+        h = h.transpose(1, 2).reshape(b, t, d)  # concatenate the heads {H_1; ...; H_h}
+        return torch.tanh(self.w_mh(h)) * keep[..., None]  # Eq. 12-13; padded positions stay zero
+
+
+class Reading(nn.Module):
+    """One branch's Reading part, by the names of Table 3 (R = the residual of Eq. 14-15)."""
+
+    def __init__(self, reading: str, d_model: int, n_heads: int, dropout: float):
+        super().__init__()
+        self.reading = check_reading(reading)
+        layers = {
+            "none": [],
+            "MMHSA+R": [True],
+            "MHSA+R": [False],
+            "MHSA+R+MMHSA": [False, True],
+            "MMHSA+MHSA": [True, False],
+            "MMHSA+R+MHSA": [True, False],
+        }[reading]
+        self.layers = nn.ModuleList(SelfAttention(d_model, n_heads, causal, dropout) for causal in layers)
+        self.residual = "+R" in reading  # the residual wraps the first layer (Eq. 14-15)
+
+    def forward(self, e: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            out = layer(e, keep)
+            e = e + out if (i == 0 and self.residual) else out
+        return e
+
+
+class TReaderXML(nn.Module):
+    def __init__(self, cfg: ModelConfig, embeddings: torch.Tensor | None = None):
+        super().__init__()
+        self.cfg = cfg
+        # Encoding: one embedding shared by text and teacher tokens (E_x = Encode(x), E_y' = Encode(T))
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=0, sparse=cfg.sparse_embedding)
+        if embeddings is not None:
+            if tuple(embeddings.shape) != (cfg.vocab_size, cfg.d_model):
+                raise ValueError(f"embeddings {tuple(embeddings.shape)} do not match ({cfg.vocab_size}, {cfg.d_model})")
+            with torch.no_grad():
+                self.embed.weight.copy_(embeddings)
+        self.embed.weight.requires_grad_(not cfg.freeze_embedding)
+        self.drop = nn.Dropout(cfg.dropout)
+        # Reading: separate weights for the text and the teacher branch (W_x vs W_y' in Eq. 4-13)
+        self.read_text = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout)
+        self.read_teacher = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout) if cfg.teacher else None
+        # Interaction: MMHSA over [O_y'; O_x] (Eq. 16), then the bottleneck W^HB (Eq. 17)
+        self.interact = SelfAttention(cfg.d_model, cfg.n_heads, causal=True, dropout=cfg.dropout)
+        self.w_hb = nn.Linear(cfg.d_model, cfg.bottleneck)
+        # Predicting: W^Output (Eq. 18)
+        self.w_out = nn.Linear(cfg.bottleneck, cfg.n_labels)
+
+    def init_output_bias(self, label_freq: torch.Tensor) -> None:
+        """Start every label's score at its training frequency (logit of the prior), W^Output at zero:
+        the first steps then learn what distinguishes texts instead of unlearning random scores."""
+        p = label_freq.clamp(1e-6, 1 - 1e-6).to(self.w_out.bias)
+        with torch.no_grad():
+            self.w_out.bias.copy_(torch.log(p / (1 - p)))
+            self.w_out.weight.zero_()
+
+    def forward(self, text: torch.Tensor, teacher: torch.Tensor | None = None) -> torch.Tensor:
+        """text, teacher: (B, T) token ids, 0 = padding. Returns logits (B, n_labels)."""
+        keep_x = text != 0
+        o = self.read_text(self.drop(self.embed(text)), keep_x)
+        keep = keep_x
+        if self.read_teacher is not None:
+            if teacher is None:
+                raise ValueError("this model reads teacher knowledge: pass the teacher tokens")
+            keep_y = teacher != 0
+            o_y = self.read_teacher(self.drop(self.embed(teacher)), keep_y)
+            o, keep = torch.cat([o_y, o], dim=1), torch.cat([keep_y, keep_x], dim=1)  # Eq. 16
+        o = self.w_hb(self.interact(o, keep))  # Eq. 17
+        if self.cfg.pool == "max":
+            pooled = o.masked_fill(~keep[..., None], float("-inf")).amax(dim=1)
+            pooled = torch.where(keep.any(1, keepdim=True), pooled, torch.zeros_like(pooled))
+        else:
+            pooled = (o * keep[..., None]).sum(1) / keep.sum(1, keepdim=True).clamp(min=1)
+        return self.w_out(self.drop(pooled))  # Eq. 18 (scores = sigmoid(logits))
+
+    @staticmethod
+    def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Eq. 19: one-versus-all binary cross-entropy, summed over labels, averaged over texts."""
+        return F.binary_cross_entropy_with_logits(logits, targets, reduction="sum") / logits.shape[0]

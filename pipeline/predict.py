@@ -1,0 +1,136 @@
+"""A trained model as a directory, and prediction for new texts with it.
+
+``models/<dataset>/`` holds everything prediction needs, so it can be copied
+anywhere and used without the pipeline's other artifacts:
+
+    model.pt             the network's weights
+    config.json          model, training, tokenisation, neighbour and teacher settings; history
+    vocab.parquet        the vocabulary (tokenise)
+    labels.parquet       the label table (prepare): the model's outputs are its labels with train_count > 0
+    label_tokens.parquet the tokenised label descriptions (tokenise)
+    embeddings.npy       the word vectors used for document vectors (embed, Eq. 1)
+    train_docs.parquet   train ids, labels and document vectors (the neighbours' side)
+    index.ann            the Annoy index over those vectors (annoy backend only)
+
+New texts go through exactly the stages' code: tokenise -> Eq. 1 -> neighbours among the
+training texts -> teacher set and sequence (Algorithm 1) -> the network -> top-k labels.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+import torch
+from tqdm import tqdm
+
+from pipeline import embed, neighbours, teacher, text
+from pipeline.errors import DataError
+from pipeline.model import ModelConfig, TReaderXML
+from pipeline.train import Examples, Ragged, predict_logits, resolve_device, top_k
+
+
+def target_labels(labels: pa.Table) -> pa.Array:
+    """The model's output labels: those seen in train, in label-table order."""
+    return labels.filter(pc.greater(labels["train_count"], 0))["label"].combine_chunks()
+
+
+def examples(tokens: pa.Table, teacher_table: pa.Table | None, docs: pa.Table | None, outputs: pa.Array) -> Examples:
+    """Model inputs for a split; ``docs`` (with labels) may be None at prediction time."""
+    if teacher_table is not None and tokens["id"].to_pylist() != teacher_table["id"].to_pylist():
+        raise ValueError("teacher rows are not aligned with token rows; rerun the pipeline")
+    if docs is not None:
+        space = teacher.LabelSpace(outputs, np.full(len(outputs), -1), np.zeros(len(outputs)))
+        docs_labels = docs["labels"].combine_chunks()
+        flat = pc.list_flatten(docs_labels)
+        keep = pc.is_in(flat, value_set=outputs)  # test labels never seen in train cannot be outputs
+        rows = pc.list_parent_indices(docs_labels).filter(keep).to_numpy()
+        cols = pc.index_in(flat.filter(keep), value_set=space.labels).to_numpy()
+        y = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(docs), len(outputs)))
+    else:
+        y = sp.csr_matrix((len(tokens), len(outputs)), dtype=np.float32)
+    return Examples(Ragged(tokens["tokens"]), None if teacher_table is None else Ragged(teacher_table["teacher_tokens"]), y)
+
+
+def save_bundle(
+    out: Path, model: TReaderXML, config: dict, *, vocab: Path, labels: Path, label_tokens: Path,
+    embeddings: Path, train_docs: pa.Table, train_vectors: pa.Table, index: Path | None,
+) -> None:
+    """Write a model directory (``out`` is a fresh, empty folder)."""
+    torch.save(model.state_dict(), out / "model.pt")
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    for src, name in ((vocab, "vocab.parquet"), (labels, "labels.parquet"), (label_tokens, "label_tokens.parquet"), (embeddings, "embeddings.npy")):
+        shutil.copyfile(src, out / name)
+    if index is not None:
+        shutil.copyfile(index, out / "index.ann")
+    pq.write_table(pa.table({"id": train_docs["id"], "labels": train_docs["labels"], "vector": train_vectors["vector"]}), out / "train_docs.parquet")
+
+
+@dataclass
+class Prediction:
+    labels: list[str]
+    scores: list[float]
+
+
+class Predictor:
+    """Load with ``Predictor.load(models/<dataset>)``; then ``predict(texts, k)``."""
+
+    def __init__(self, model_dir: str | Path, device: str = "auto"):
+        d = Path(model_dir)
+        if not (d / "config.json").exists():
+            raise DataError("not a trained model directory (no config.json); run `dvc repro train`", d)
+        self.config = json.loads((d / "config.json").read_text())
+        self.device = resolve_device(device)
+        self.model = TReaderXML(ModelConfig.from_dict(self.config["model"]))
+        self.model.load_state_dict(torch.load(d / "model.pt", map_location=self.device, weights_only=True))
+        self.model.to(self.device).eval()
+        self.vocab = text.Vocab.from_table(pq.read_table(d / "vocab.parquet"))
+        labels = pq.read_table(d / "labels.parquet")
+        self.space = teacher.LabelSpace.from_table(labels)
+        self.outputs = target_labels(labels)
+        self.word_vectors = np.load(d / "embeddings.npy")
+        docs = pq.read_table(d / "train_docs.parquet")
+        self.train_y = self.space.matrix(docs["labels"])
+        self.train_vectors = embed.table_vectors(docs)
+        lt = pq.read_table(d / "label_tokens.parquet")
+        self.desc_tokens = pc.take(lt["tokens"].combine_chunks(), pc.index_in(self.space.labels, value_set=lt["label"].combine_chunks()))
+        self.index = None
+        nb = self.config["neighbours"]
+        if self.model.cfg.teacher and nb["backend"] == "annoy" and (d / "index.ann").exists():
+            self.index = neighbours.AnnoyIndex.load(d / "index.ann", self.train_vectors.shape[1])
+
+    @classmethod
+    def load(cls, model_dir: str | Path, device: str = "auto") -> "Predictor":
+        return cls(model_dir, device)
+
+    def teacher_sequences(self, vectors: np.ndarray) -> pa.ListArray:
+        nb, ts = self.config["neighbours"], self.config["teacher_set"]
+        if self.index is not None:
+            idx, sims = neighbours.annoy_search(self.index, vectors, nb["k"], nb["search_k"])
+        else:
+            idx, sims = neighbours.exact_search(vectors, self.train_vectors, nb["k"])
+        labs, _ = teacher.teacher_sets(idx, sims, self.train_y, self.space, parents=ts["parents"], mode=ts["mode"], max_labels=ts["max_labels"])
+        return teacher.teacher_tokens(labs, self.desc_tokens, ts["max_len"])
+
+    def predict(self, texts: list[str], k: int = 5, batch: int = 256, progress: bool = False) -> list[Prediction]:
+        out: list[Prediction] = []
+        for start in tqdm(range(0, len(texts), batch), desc="predict", disable=not progress, unit="batch"):
+            chunk = texts[start : start + batch]
+            tokens = text.tokenise(chunk, self.vocab, self.config["data"]["max_words"])
+            tok_table = pa.table({"id": [str(i) for i in range(len(chunk))], "tokens": tokens})
+            teach = None
+            if self.model.cfg.teacher:
+                seqs = self.teacher_sequences(embed.doc_vectors(tokens, self.word_vectors))
+                teach = pa.table({"id": tok_table["id"], "teacher_tokens": seqs})
+            data = examples(tok_table, teach, None, self.outputs)
+            idx, scores = top_k(predict_logits(self.model, data, self.device), k)
+            names = np.asarray(self.outputs.to_pylist(), dtype=object)
+            out += [Prediction(names[i].tolist(), np.round(s.astype(float), 6).tolist()) for i, s in zip(idx, scores)]
+        return out

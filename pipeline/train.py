@@ -1,0 +1,309 @@
+"""Training: length-bucketed batches, Adam, learning-rate decay on plateau, early stopping,
+a checkpoint after every epoch (a killed run resumes from it and ends with the same result).
+
+Everything random is derived from one seed: the validation split, the batch order of
+epoch e (a generator seeded with ``(seed, e)``), the weights' initialisation and dropout
+(torch's generator, saved in the checkpoint).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+import torch
+from tqdm import tqdm
+
+from pipeline import metrics
+from pipeline.errors import ConfigError
+from pipeline.model import ModelConfig, TReaderXML
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20  # at most
+    batch_size: int = 32
+    lr: float = 1e-4  # paper: Adam at 1e-4
+    lr_decay: float = 0.5  # multiply the learning rate by this ...
+    lr_patience: int = 1  # ... after this many epochs without validation improvement
+    early_stop: int = 3  # stop after this many epochs without improvement
+    monitor: str = "nDCG@5"  # validation metric that decides "improvement" and the kept model
+    val_fraction: float = 0.1  # carved from train, seeded
+    seed: int = 13
+    device: str = "auto"  # auto | cpu | cuda
+    bf16: bool = False  # bf16 autocast
+    bucket: int = 50  # batches per length bucket (more: less padding, less randomness)
+    threads: int = 0  # torch CPU threads (0: torch's default)
+
+    def __post_init__(self):
+        if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1 or not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"invalid training settings: lr {self.lr}, batch_size {self.batch_size}, "
+                             f"epochs {self.epochs}, val_fraction {self.val_fraction}")
+        if self.monitor not in ("P@1", "P@3", "P@5", "nDCG@1", "nDCG@3", "nDCG@5"):
+            raise ConfigError(f"train.monitor must be P@k or nDCG@k for k in 1, 3, 5; got {self.monitor!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def resolve_device(name: str) -> torch.device:
+    if name not in ("auto", "cpu", "cuda") and not str(name).startswith("cuda:"):
+        raise ConfigError(f"device must be auto, cpu or cuda[:N], got {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' asked for, but torch sees no CUDA device (use 'auto' or 'cpu')")
+    return torch.device(name)
+
+
+class Ragged:
+    """Token-id lists as one flat int64 array and offsets; batches are padded on the fly."""
+
+    def __init__(self, lists: pa.ListArray | pa.ChunkedArray):
+        lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+        self.values = pc.list_flatten(lists).to_numpy().astype(np.int64)
+        offsets = lists.offsets.to_numpy().astype(np.int64)
+        self.offsets = offsets - offsets[0]
+        self.lengths = np.diff(self.offsets)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def batch(self, idx: np.ndarray) -> torch.Tensor:
+        width = max(1, int(self.lengths[idx].max()))
+        out = np.zeros((len(idx), width), dtype=np.int64)
+        for row, i in enumerate(idx):
+            seq = self.values[self.offsets[i] : self.offsets[i + 1]]
+            out[row, : len(seq)] = seq
+        return torch.from_numpy(out)
+
+
+@dataclass
+class Examples:
+    text: Ragged
+    teacher: Ragged | None
+    y: sp.csr_matrix  # (n, n_labels) binary
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def subset(self, idx: np.ndarray) -> "Examples":
+        sub = copy.copy(self)
+        sub.text, sub.y = _take(self.text, idx), self.y[idx]
+        sub.teacher = None if self.teacher is None else _take(self.teacher, idx)
+        return sub
+
+    def lengths(self) -> np.ndarray:
+        return self.text.lengths + (0 if self.teacher is None else self.teacher.lengths)
+
+    def tensors(self, idx: np.ndarray, device):
+        text = self.text.batch(idx).to(device)
+        teacher = None if self.teacher is None else self.teacher.batch(idx).to(device)
+        y = torch.from_numpy(self.y[idx].toarray().astype(np.float32)).to(device)
+        return text, teacher, y
+
+
+def _take(r: Ragged, idx: np.ndarray) -> Ragged:
+    out = Ragged.__new__(Ragged)
+    out.lengths = r.lengths[idx]
+    out.offsets = np.zeros(len(idx) + 1, dtype=np.int64)
+    np.cumsum(out.lengths, out=out.offsets[1:])
+    out.values = np.concatenate([r.values[r.offsets[i] : r.offsets[i + 1]] for i in idx]) if len(idx) else np.zeros(0, np.int64)
+    return out
+
+
+def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (fit, validation) index arrays."""
+    perm = np.random.default_rng([seed, 7]).permutation(n)
+    n_val = max(1, int(round(fraction * n))) if fraction > 0 else 0
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def bucketed_batches(lengths: np.ndarray, batch_size: int, bucket: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffle, sort by length within chunks of ``bucket`` batches, cut into batches, shuffle the batches."""
+    perm = rng.permutation(len(lengths))
+    chunk = batch_size * bucket
+    batches = []
+    for start in range(0, len(perm), chunk):
+        part = perm[start : start + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    order = rng.permutation(len(batches))
+    return [batches[i] for i in order]
+
+
+def predict_logits(model: TReaderXML, data: Examples, device, batch_size: int = 64, bf16: bool = False, progress: bool = False):
+    """Logits for every example (in the original order), batched by length."""
+    model.eval()
+    order = np.argsort(data.lengths(), kind="stable")
+    out = np.zeros((len(data), model.cfg.n_labels), dtype=np.float32)
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        for start in tqdm(range(0, len(order), batch_size), desc="predict", disable=not progress, unit="batch"):
+            idx = order[start : start + batch_size]
+            text, teacher, _ = data.tensors(idx, device)
+            out[idx] = model(text, teacher).float().cpu().numpy()
+    return out
+
+
+def top_k(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and sigmoid scores of the k best labels per row, best first."""
+    k = min(k, logits.shape[1])
+    part = np.argpartition(-logits, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(logits, part, 1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    idx = np.take_along_axis(part, order, 1)
+    return idx, 1.0 / (1.0 + np.exp(-np.take_along_axis(vals, order, 1)))
+
+
+def evaluate_logits(logits: np.ndarray, y: sp.csr_matrix, inv_ps: np.ndarray | None = None, ks=(1, 3, 5)) -> dict[str, float]:
+    idx, _ = top_k(logits, max(ks))
+    return metrics.metrics_at_k(y, idx, inv_ps, ks)
+
+
+def _optimizers(model: TReaderXML, lr: float):
+    sparse = [model.embed.weight] if model.cfg.sparse_embedding and not model.cfg.freeze_embedding else []
+    dense = [p for p in model.parameters() if p.requires_grad and all(p is not s for s in sparse)]
+    opts = [torch.optim.Adam(dense, lr=lr)]
+    if sparse:
+        opts.append(torch.optim.SparseAdam(sparse, lr=lr))
+    return opts
+
+
+def fingerprint(settings: object, files: list[Path]) -> str:
+    """What a checkpoint must match to be resumed: the settings, the input files and the training code."""
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for f in [Path(__file__), Path(__file__).with_name("model.py"), *files]:
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()
+
+
+def _save(obj: dict, path: Path) -> None:
+    tmp = path.with_name(f".tmp-{path.name}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _kill_hook(epoch: int, batch: int | None) -> None:
+    """Test hook: TREADER_TEST_KILL_AT="E" (after epoch E's checkpoint) or "E:B" (in epoch E, before batch B)."""
+    at = os.environ.get("TREADER_TEST_KILL_AT")
+    if at and at == (f"{epoch}" if batch is None else f"{epoch}:{batch}"):
+        os.kill(os.getpid(), 9)
+
+
+def fit(
+    model_cfg: ModelConfig,
+    cfg: TrainConfig,
+    train: Examples,
+    embeddings: torch.Tensor | None,
+    *,
+    checkpoint: Path | None = None,
+    fingerprint: str = "",
+    inv_ps: np.ndarray | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    progress: bool = True,
+) -> tuple[TReaderXML, list[dict]]:
+    """Train on ``train`` minus a seeded validation split; return the best model and the history.
+
+    With ``checkpoint``, state is saved after every epoch and a run with the same
+    ``fingerprint`` continues from it. ``on_epoch`` is called with each history row
+    (replayed rows first when resuming).
+    """
+    device = resolve_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    fit_idx, val_idx = split_validation(len(train), cfg.val_fraction, cfg.seed)
+    fit_set, val_set = train.subset(fit_idx), train.subset(val_idx)
+    model = TReaderXML(model_cfg, embeddings)
+    model.init_output_bias(torch.from_numpy(np.asarray(fit_set.y.mean(axis=0)).ravel()))
+    model = model.to(device)
+    opts = _optimizers(model, cfg.lr)
+    history: list[dict] = []
+    best = {"metric": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    bad, start_epoch, lr = 0, 1, cfg.lr
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        if state.get("fingerprint") == fingerprint:
+            model.load_state_dict(state["model"])
+            for o, s in zip(opts, state["optimizers"]):
+                o.load_state_dict(s)
+            history, best, bad, lr = state["history"], state["best"], state["bad"], state["lr"]
+            start_epoch = state["epoch"] + 1
+            torch.set_rng_state(state["torch_rng"])
+            random.setstate(state["python_rng"])
+            log.info("resuming from %s after epoch %d", checkpoint, state["epoch"])
+        else:
+            log.info("ignoring %s: it belongs to other inputs or parameters", checkpoint)
+    for row in history:
+        if on_epoch:
+            on_epoch(row)
+    stopped = bad >= cfg.early_stop
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        if stopped:
+            break
+        model.train()
+        for o in opts:
+            for g in o.param_groups:
+                g["lr"] = lr
+        batches = bucketed_batches(fit_set.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng([cfg.seed, epoch]))
+        total, seen, t0 = 0.0, 0, time.perf_counter()
+        bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress, unit="batch", leave=False)
+        for b, idx in enumerate(bar):
+            _kill_hook(epoch, b)
+            text, teacher, y = fit_set.tensors(idx, device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                logits = model(text, teacher)
+            loss = TReaderXML.loss(logits.float(), y)
+            for o in opts:
+                o.zero_grad(set_to_none=True)
+            loss.backward()
+            for o in opts:
+                o.step()
+            total += float(loss.detach()) * len(idx)
+            seen += len(idx)
+            bar.set_postfix(loss=f"{total / seen:.4f}")
+        bar.close()
+        took = time.perf_counter() - t0
+        val = evaluate_logits(predict_logits(model, val_set, device, bf16=cfg.bf16), val_set.y, inv_ps)
+        row = {"epoch": epoch, "loss": total / max(seen, 1), "lr": lr, "docs_per_s": seen / took,
+               "val_P@1": val["P@1"], "val_nDCG@5": val["nDCG@5"], f"val_{cfg.monitor}": val[cfg.monitor]}
+        history.append(row)
+        if val[cfg.monitor] > best["metric"]:
+            best = {"metric": val[cfg.monitor], "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
+            bad = 0
+        else:
+            bad += 1
+            if bad % cfg.lr_patience == 0:
+                lr *= cfg.lr_decay
+        stopped = bad >= cfg.early_stop
+        log.info("epoch %d: loss %.4f, val P@1 %.4f, val %s %.4f, %.1f docs/s%s", epoch, row["loss"], val["P@1"],
+                 cfg.monitor, val[cfg.monitor], row["docs_per_s"], " (early stop)" if stopped else "")
+        if checkpoint is not None:
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            _save({"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
+                   "optimizers": [o.state_dict() for o in opts], "history": history, "best": best, "bad": bad,
+                   "lr": lr, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, checkpoint)
+        if on_epoch:
+            on_epoch(row)
+        _kill_hook(epoch, None)
+    model.load_state_dict(best["state"])
+    return model, history

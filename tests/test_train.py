@@ -1,0 +1,174 @@
+"""Training: batching, determinism, and resuming after a kill with the same result."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import torch
+import yaml
+
+from pipeline.model import ModelConfig
+from pipeline.train import Ragged, TrainConfig, bucketed_batches, fit, split_validation, top_k
+from tests.tiny import write_folder_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_split_validation_is_seeded_and_disjoint():
+    fit_a, val_a = split_validation(100, 0.1, 13)
+    fit_b, val_b = split_validation(100, 0.1, 13)
+    assert np.array_equal(fit_a, fit_b) and np.array_equal(val_a, val_b)
+    assert len(val_a) == 10 and not set(fit_a) & set(val_a) and len(fit_a) + len(val_a) == 100
+    assert not np.array_equal(val_a, split_validation(100, 0.1, 14)[1])
+
+
+def test_bucketed_batches_cover_everything_once_and_group_lengths():
+    lengths = np.random.default_rng(0).integers(1, 500, size=1000)
+    batches = bucketed_batches(lengths, 32, 10, np.random.default_rng(1))
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(1000))
+    assert max(len(b) for b in batches) == 32
+    # within a bucket, batches are length-sorted: padding per batch is far below a random batching's
+    waste = sum(lengths[b].max() * len(b) - lengths[b].sum() for b in batches)
+    rnd = np.random.default_rng(2).permutation(1000)
+    random_waste = sum(lengths[b].max() * len(b) - lengths[b].sum() for b in np.array_split(rnd, 32))
+    assert waste < random_waste / 5
+    again = bucketed_batches(lengths, 32, 10, np.random.default_rng(1))
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again))
+
+
+def test_ragged_batch_pads_dynamically():
+    r = Ragged(pa.array([[5, 6, 7], [8], []], pa.list_(pa.int32())))
+    assert r.batch(np.array([1, 0])).tolist() == [[8, 0, 0], [5, 6, 7]]
+    assert r.batch(np.array([1])).tolist() == [[8]]
+    assert r.batch(np.array([2])).tolist() == [[0]]
+
+
+def test_top_k_orders_and_scores():
+    idx, scores = top_k(np.array([[0.0, 3.0, -1.0, 2.0]]), 3)
+    assert idx.tolist() == [[1, 3, 0]]
+    assert np.allclose(scores, 1 / (1 + np.exp(-np.array([[3.0, 2.0, 0.0]]))))
+
+
+def _tiny_examples():
+    from pipeline.predict import examples
+
+    rng = np.random.default_rng(0)
+    n, labels = 40, pa.array(["a", "b", "c"])
+    tokens = pa.table({"id": [str(i) for i in range(n)],
+                       "tokens": [rng.integers(2, 30, rng.integers(3, 12)).tolist() for _ in range(n)]})
+    teach = pa.table({"id": tokens["id"], "teacher_tokens": [rng.integers(2, 30, 4).tolist() for _ in range(n)]})
+    docs = pa.table({"id": tokens["id"], "labels": [[["a", "b", "c"][i % 3]] for i in range(n)]})
+    return examples(tokens, teach, docs, labels)
+
+
+def test_two_runs_with_the_same_seed_are_identical():
+    mc = ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8)
+    tc = TrainConfig(epochs=3, batch_size=8, lr=1e-2, val_fraction=0.2, early_stop=10)
+    m1, h1 = fit(mc, tc, _tiny_examples(), None, progress=False)
+    m2, h2 = fit(mc, tc, _tiny_examples(), None, progress=False)
+    assert [r["loss"] for r in h1] == [r["loss"] for r in h2] and len(h1) == 3
+    for (k1, v1), (k2, v2) in zip(m1.state_dict().items(), m2.state_dict().items()):
+        assert k1 == k2 and torch.equal(v1, v2)
+
+
+def test_early_stopping_and_lr_decay():
+    mc = ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8)
+    tc = TrainConfig(epochs=30, batch_size=8, lr=1e-12, val_fraction=0.2, early_stop=2, lr_patience=1, lr_decay=0.5)
+    _, history = fit(mc, tc, _tiny_examples(), None, progress=False)  # lr ~0: nothing improves after epoch 1
+    assert len(history) == 3  # epoch 1 sets the best; 2 and 3 do not improve: stop
+    assert [r["lr"] for r in history] == [1e-12, 1e-12, 0.5e-12]
+
+
+# --- resuming after a kill, through the real stage -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pipeline_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("train")
+    src = write_folder_dataset(tmp / "src", n_train=48, n_test=12)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params.update(dataset="folder")
+    params["folder"]["path"] = str(src)
+    params["tokenise"]["min_count"] = 1
+    params["embed"].update(dim=16, epochs=2)
+    params["neighbours"].update(k=4, n_trees=4, recall_sample=10)
+    params["model"].update(bottleneck=16)
+    params["train"].update(epochs=5, batch_size=8, lr=0.003, early_stop=10)
+    (tmp / "params.yaml").write_text(yaml.safe_dump(params))
+    for stage in ("prepare", "tokenise", "embed", "neighbours", "teacher"):
+        res = _run(stage, tmp, ["--data", str(tmp / "data")])
+        assert res.returncode == 0, res.stderr
+    return tmp
+
+
+def _run(stage: str, tmp: Path, extra: list[str], kill_at: str | None = None, params: str = "params.yaml") -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    env.pop("TREADER_TEST_KILL_AT", None)
+    if kill_at:
+        env["TREADER_TEST_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, str(REPO / "stages" / f"{stage}.py"), "--params", str(tmp / params), *extra],
+                          cwd=tmp, capture_output=True, text=True, env=env)
+
+
+def _train(tmp: Path, name: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    return _run("train", tmp, ["--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")], kill_at)
+
+
+def _weights(path: Path) -> dict:
+    return torch.load(path / "folder" / "model.pt", weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def straight(pipeline_dir):
+    """An uninterrupted run, to compare the resumed ones with."""
+    ckpt = pipeline_dir / "checkpoints" / "folder" / "train.ckpt"
+    ckpt.unlink(missing_ok=True)
+    res = _train(pipeline_dir, "straight")
+    assert res.returncode == 0, res.stderr
+    ckpt.unlink()
+    return pipeline_dir / "straight"
+
+
+@pytest.mark.parametrize("kill_at", ["2", "3:1"])  # after epoch 2's checkpoint; inside epoch 3
+def test_killed_training_resumes_and_ends_the_same(pipeline_dir, straight, kill_at):
+    tmp, name = pipeline_dir, f"resumed-{kill_at.replace(':', '-')}"
+    ckpt = tmp / "checkpoints" / "folder" / "train.ckpt"
+    ckpt.unlink(missing_ok=True)
+    killed = _train(tmp, name, kill_at=kill_at)
+    assert killed.returncode == -9  # SIGKILL: no clean-up ran
+    assert not (tmp / name / "folder").exists()  # no half-written model
+    assert torch.load(ckpt, weights_only=False)["epoch"] == 2
+    resumed = _train(tmp, name)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from" in resumed.stderr and "after epoch 2" in resumed.stderr
+
+    a, b = _weights(straight), _weights(tmp / name)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    ha = json.loads((straight / "folder" / "config.json").read_text())["history"]
+    hb = json.loads((tmp / name / "folder" / "config.json").read_text())["history"]
+    assert [r["loss"] for r in ha] == [r["loss"] for r in hb] and len(ha) == 5
+    # the training curves of the resumed run are complete too
+    assert len((tmp / f"live-{name}" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()) == 1 + 5
+
+
+def test_checkpoint_of_other_parameters_is_ignored(pipeline_dir):
+    tmp = pipeline_dir
+    ckpt = tmp / "checkpoints" / "folder" / "train.ckpt"
+    ckpt.unlink(missing_ok=True)
+    assert _train(tmp, "first", kill_at="2").returncode == -9
+    params = yaml.safe_load((tmp / "params.yaml").read_text())
+    params["train"]["lr"] = 0.001
+    (tmp / "params2.yaml").write_text(yaml.safe_dump(params))
+    res = _run("train", tmp, ["--data", str(tmp / "data"), "--models", str(tmp / "other"), "--live-dir", str(tmp / "live-other")],
+               params="params2.yaml")
+    assert res.returncode == 0, res.stderr
+    assert "ignoring" in res.stderr and "resuming" not in res.stderr
+    assert torch.load(ckpt, weights_only=False)["epoch"] == 5
