@@ -17,9 +17,12 @@ from tests.tiny import write_folder_dataset
 REPO = Path(__file__).resolve().parents[1]
 
 
-def sh(args, cwd, env):
+def sh(args, cwd, env, ok: bool = True):
     res = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert res.returncode == 0, f"{args} failed:\n{res.stdout}\n{res.stderr}"
+    if ok:
+        assert res.returncode == 0, f"{args} failed:\n{res.stdout}\n{res.stderr}"
+    else:
+        assert res.returncode != 0, f"{args} should have failed:\n{res.stdout}\n{res.stderr}"
     return res.stdout + res.stderr
 
 
@@ -52,8 +55,18 @@ def project(tmp_path):
     return proj, env
 
 
-def dvc(proj, env, *args):
-    return sh([sys.executable, "-m", "dvc", *args], proj, env)
+def dvc(proj, env, *args, ok: bool = True):
+    return sh([sys.executable, "-m", "dvc", *args], proj, env, ok)
+
+
+def tiny_params(proj):
+    params = yaml.safe_load((proj / "params.yaml").read_text())
+    params["embed"].update(dim=16, epochs=3)
+    params["neighbours"].update(k=5, n_trees=5, recall_sample=20)
+    params["model"].update(bottleneck=16)
+    params["train"].update(epochs=3, batch_size=8, lr=0.01, threads=1)
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return params
 
 
 def test_repro_then_nothing_to_rerun(project):
@@ -84,12 +97,9 @@ def test_repro_then_nothing_to_rerun(project):
 
 def test_whole_pipeline_and_teacher_params_rerun_only_teacher(project):
     proj, env = project
-    params = yaml.safe_load((proj / "params.yaml").read_text())
-    params["embed"].update(dim=16, epochs=3)
-    params["neighbours"].update(k=5, n_trees=5, recall_sample=20)
-    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    params = tiny_params(proj)
     out = dvc(proj, env, "repro")
-    for stage in ("prepare", "tokenise", "embed", "neighbours", "teacher", "knn"):
+    for stage in ("prepare", "tokenise", "embed", "neighbours", "teacher", "knn", "train", "evaluate"):
         assert f"Running stage '{stage}'" in out
     knn = yaml.safe_load((proj / "metrics" / "knn.json").read_text())
     assert {"P@1", "P@3", "P@5", "nDCG@5", "PSP@5"} <= set(knn) and 0.0 <= knn["P@1"] <= 1.0
@@ -107,7 +117,35 @@ def test_whole_pipeline_and_teacher_params_rerun_only_teacher(project):
     assert "teacher:" in status
     for stage in ("prepare", "tokenise", "embed", "neighbours", "knn"):
         assert f"{stage}:" not in status
-    out = dvc(proj, env, "repro")
+    assert "train:" in status  # the model bundle records the teacher-set settings it was trained with
+    out = dvc(proj, env, "repro", "teacher")
     assert "Running stage 'teacher'" in out and out.count("Running stage") == 1
     sizes = [len(x) for x in pq.read_table(proj / "data/folder/teacher/train.parquet")["teacher_labels"].to_pylist()]
     assert max(sizes) <= 3
+
+
+def test_ablations_from_the_command_line(project):
+    proj, env = project
+    tiny_params(proj)
+    dvc(proj, env, "repro")
+    sh(["git", "add", "-A"], proj, env)
+    sh(["git", "commit", "-qm", "baseline"], proj, env)
+
+    out = dvc(proj, env, "exp", "run", "-n", "mhsa-r", "-S", "reading=MHSA+R")
+    ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
+    assert ran == ["evaluate", "train"]
+    metrics = yaml.safe_load((proj / "metrics" / "treaderxml.json").read_text())
+    assert metrics["reading"] == "MHSA+R" and metrics["teacher"] is True
+    diff = dvc(proj, env, "metrics", "diff")
+    assert "metrics/treaderxml.json" in diff and "MMHSA+R+MHSA" in diff and "MHSA+R" in diff  # HEAD vs workspace
+
+    out = dvc(proj, env, "exp", "run", "-n", "no-teacher", "-S", "teacher=false", "-S", "reading=MMHSA+R+MHSA")
+    ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
+    assert ran == ["evaluate", "train"]
+    assert yaml.safe_load((proj / "metrics" / "treaderxml.json").read_text())["teacher"] is False
+
+    bad = dvc(proj, env, "exp", "run", "-S", "reading=MHSA", ok=False)
+    assert "unknown reading 'MHSA'; valid readings: none, MMHSA+R, MHSA+R" in bad
+
+    show = dvc(proj, env, "exp", "show", "--csv")
+    assert "mhsa-r" in show and "no-teacher" in show
