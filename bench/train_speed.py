@@ -20,7 +20,7 @@ import yaml
 
 from pipeline import predict
 from pipeline.model import ModelConfig, TReaderXML
-from pipeline.train import TrainConfig, _optimizers, bucketed_batches
+from pipeline.train import TrainConfig, _optimizers, bucketed_batches, train_step
 
 
 def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path = Path("params.yaml"),
@@ -47,15 +47,7 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
         seen, took = 0, 0.0
         for i, idx in enumerate(plan):
             start = time.perf_counter()
-            text, teach, y = ex.tensors(idx, torch.device("cpu"))
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                logits = model(text, teach)
-            loss = TReaderXML.loss(logits.float(), y)
-            for o in opts:
-                o.zero_grad(set_to_none=True)
-            loss.backward()
-            for o in opts:
-                o.step()
+            train_step(model, opts, *ex.tensors(idx, torch.device("cpu")), bf16=bf16)
             if i >= warmup:
                 seen, took = seen + len(idx), took + time.perf_counter() - start
         typer.echo(f"{'bf16' if bf16 else 'fp32'}: {seen / took:.1f} docs/s ({seen} docs in {took:.1f} s)")

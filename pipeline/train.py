@@ -178,6 +178,19 @@ def evaluate_logits(logits: np.ndarray, y: sp.csr_matrix, inv_ps: np.ndarray | N
     return metrics.metrics_at_k(y, idx, inv_ps, ks)
 
 
+def train_step(model: TReaderXML, opts, text, teacher, y, bf16: bool = False) -> float:
+    """One optimisation step on one batch (Eq. 19 loss); returns the batch loss."""
+    with torch.autocast(text.device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = model(text, teacher)
+    loss = TReaderXML.loss(logits.float(), y)
+    for o in opts:
+        o.zero_grad(set_to_none=True)
+    loss.backward()
+    for o in opts:
+        o.step()
+    return float(loss.detach())
+
+
 def _optimizers(model: TReaderXML, lr: float):
     sparse = [model.embed.weight] if model.cfg.sparse_embedding and not model.cfg.freeze_embedding else []
     dense = [p for p in model.parameters() if p.requires_grad and all(p is not s for s in sparse)]
@@ -269,16 +282,8 @@ def fit(
         bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress, unit="batch", leave=False)
         for b, idx in enumerate(bar):
             _kill_hook(epoch, b)
-            text, teacher, y = fit_set.tensors(idx, device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                logits = model(text, teacher)
-            loss = TReaderXML.loss(logits.float(), y)
-            for o in opts:
-                o.zero_grad(set_to_none=True)
-            loss.backward()
-            for o in opts:
-                o.step()
-            total += float(loss.detach()) * len(idx)
+            loss = train_step(model, opts, *fit_set.tensors(idx, device), bf16=cfg.bf16)
+            total += loss * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.4f}")
         bar.close()
