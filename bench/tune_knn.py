@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import typer
 
 from pipeline import embed, metrics, neighbours, teacher
+from pipeline.text import padded
 
 
 def main(
@@ -58,7 +59,7 @@ def main(
         idx, sims = neighbours.exact_search(vv, vf, max(k_list))
         for k in k_list:
             labs, _ = teacher.rank_rows(teacher.knn_scores(idx[:, :k], sims[:, :k], y_fit), 10, np.arange(len(space)))
-            m = metrics.metrics_at_k(y_val, teacher.padded(labs, 10), inv_ps)
+            m = metrics.metrics_at_k(y_val, padded(labs, 10), inv_ps)
             typer.echo(
                 f"sg={s} epochs={e} dim={d} k={k:3d}  P@1={m['P@1']:.4f} P@5={m['P@5']:.4f} "
                 f"nDCG@5={m['nDCG@5']:.4f} PSP@5={m['PSP@5']:.4f}  (word2vec {took:.0f} s)"

@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from pipeline.errors import ConfigError
+from pipeline.text import lists_from_parents, padded
 
 BACKENDS = ("annoy", "exact")
 
@@ -180,14 +181,12 @@ def find_neighbours(
 def neighbour_table(ids, indices: np.ndarray, sims: np.ndarray, train_ids: np.ndarray) -> pa.Table:
     """Rows ``(id, neighbours: train ids best first, similarities)``; missing (-1) entries dropped."""
     keep = indices >= 0
-    offsets = np.zeros(len(indices) + 1, dtype=np.int32)
-    np.cumsum(keep.sum(axis=1), out=offsets[1:])
-    off = pa.array(offsets)
+    rows, n = np.nonzero(keep)[0], len(indices)
     return pa.table(
         {
             "id": ids,
-            "neighbours": pa.ListArray.from_arrays(off, pa.array(train_ids[indices[keep]], pa.string())),
-            "similarities": pa.ListArray.from_arrays(off, pa.array(sims[keep], pa.float32())),
+            "neighbours": lists_from_parents(pa.array(train_ids[indices[keep]], pa.string()), rows, n),
+            "similarities": lists_from_parents(pa.array(sims[keep], pa.float32()), rows, n),
         }
     )
 
@@ -200,10 +199,6 @@ def table_neighbours(table: pa.Table, train_ids) -> tuple[np.ndarray, np.ndarray
         raise ValueError("a neighbour id is not a train id")
     lengths = pc.list_value_length(col).to_numpy()
     width = int(lengths.max()) if len(lengths) else 0
-    rows = pc.list_parent_indices(col).to_numpy()
-    pos = np.arange(len(rows)) - col.offsets.to_numpy()[rows]
-    out_i = np.full((len(col), width), -1, dtype=np.int64)
-    out_s = np.full((len(col), width), -1.0, dtype=np.float32)
-    out_i[rows, pos] = idx.to_numpy()
-    out_s[rows, pos] = pc.list_flatten(table["similarities"].combine_chunks()).to_numpy()
+    out_i = padded(lists_from_parents(idx, pc.list_parent_indices(col).to_numpy(), len(col)), width)
+    out_s = padded(table["similarities"], width, fill=-1.0, dtype=np.float32)
     return out_i, out_s

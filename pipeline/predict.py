@@ -47,12 +47,11 @@ def examples(tokens: pa.Table, teacher_table: pa.Table | None, docs: pa.Table | 
     if teacher_table is not None and tokens["id"].to_pylist() != teacher_table["id"].to_pylist():
         raise ValueError("teacher rows are not aligned with token rows; rerun the pipeline")
     if docs is not None:
-        space = teacher.LabelSpace(outputs, np.full(len(outputs), -1), np.zeros(len(outputs)))
         docs_labels = docs["labels"].combine_chunks()
         flat = pc.list_flatten(docs_labels)
         keep = pc.is_in(flat, value_set=outputs)  # test labels never seen in train cannot be outputs
         rows = pc.list_parent_indices(docs_labels).filter(keep).to_numpy()
-        cols = pc.index_in(flat.filter(keep), value_set=space.labels).to_numpy()
+        cols = pc.index_in(flat.filter(keep), value_set=outputs).to_numpy()
         y = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(docs), len(outputs)))
     else:
         y = sp.csr_matrix((len(tokens), len(outputs)), dtype=np.float32)

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from pipeline.errors import ConfigError
+from pipeline.text import lists_from_parents, padded
 
 MODES = ("default", "literal")
 _MIN_WEIGHT = 1e-6
@@ -111,12 +112,9 @@ def rank_rows(scores: sp.csr_matrix, cap: int, tie_break: np.ndarray | None = No
     pos = np.arange(len(rows)) - scores.indptr[rows]
     keep = pos < cap
     rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
-    off = pa.array(offsets, pa.int32())
     return (
-        pa.ListArray.from_arrays(off, pa.array(cols.astype(np.int64))),
-        pa.ListArray.from_arrays(off, pa.array(vals.astype(np.float32))),
+        lists_from_parents(pa.array(cols.astype(np.int64)), rows, n),
+        lists_from_parents(pa.array(vals.astype(np.float32)), rows, n),
     )
 
 
@@ -149,21 +147,7 @@ def teacher_tokens(label_lists: pa.ListArray, label_tokens: pa.ListArray, max_le
     toks = pc.take(label_tokens, flat_labels)
     values = pc.list_flatten(toks)
     doc = doc_of_label[pc.list_parent_indices(toks).to_numpy()] if len(values) else np.zeros(0, np.int64)
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(doc, minlength=n), out=offsets[1:])
-    seqs = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values.cast(pa.int32()))
-    return pc.list_slice(seqs, 0, max_len)
-
-
-def padded(lists: pa.ListArray, width: int, fill: int = -1) -> np.ndarray:
-    """list<int> -> int64 array (n, width), cut or padded with ``fill``."""
-    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
-    out = np.full((len(lists), width), fill, dtype=np.int64)
-    rows = pc.list_parent_indices(lists).to_numpy()
-    pos = np.arange(len(rows)) - (lists.offsets.to_numpy()[rows] - lists.offsets.to_numpy()[0])
-    keep = pos < width
-    out[rows[keep], pos[keep]] = pc.list_flatten(lists).to_numpy()[keep]
-    return out
+    return pc.list_slice(lists_from_parents(values.cast(pa.int32()), doc, n), 0, max_len)
 
 
 def _take_lists(lists: pa.ListArray, values: pa.Array) -> pa.ListArray:

@@ -34,14 +34,27 @@ def split_words(texts) -> pa.ListArray:
     parent = pc.list_parent_indices(parts)
     keep = pc.greater(pc.utf8_length(flat), 0)
     flat, parent = flat.filter(keep), parent.filter(keep)
-    return _from_parents(flat, parent.to_numpy(), len(texts))
+    return lists_from_parents(flat, parent.to_numpy(), len(texts))
 
 
-def _from_parents(values: pa.Array, parent: np.ndarray, n: int) -> pa.ListArray:
+def lists_from_parents(values, parent: np.ndarray, n: int) -> pa.ListArray:
+    """``n`` lists from flat ``values`` and the (non-decreasing) list index of each value."""
     counts = np.bincount(parent, minlength=n) if len(parent) else np.zeros(n, dtype=np.int64)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
     return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)
+
+
+def padded(lists, width: int, fill=-1, dtype=np.int64) -> np.ndarray:
+    """Lists -> array (n, width) of ``dtype``, each row cut or padded with ``fill``."""
+    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    out = np.full((len(lists), width), fill, dtype=dtype)
+    rows = pc.list_parent_indices(lists).to_numpy()
+    offsets = lists.offsets.to_numpy()
+    pos = np.arange(len(rows)) - (offsets[rows] - offsets[0])
+    keep = pos < width
+    out[rows[keep], pos[keep]] = pc.list_flatten(lists).to_numpy()[keep]
+    return out
 
 
 def truncate(lists: pa.ListArray, max_len: int) -> pa.ListArray:
@@ -102,7 +115,7 @@ def encode(words: pa.ListArray, vocab: Vocab) -> pa.ListArray:
     words = _array(words)
     flat = pc.list_flatten(words)
     ids = pc.fill_null(pc.index_in(flat, value_set=vocab.tokens), UNK_ID).cast(pa.int32())
-    return _from_parents(ids, pc.list_parent_indices(words).to_numpy(), len(words))
+    return lists_from_parents(ids, pc.list_parent_indices(words).to_numpy(), len(words))
 
 
 def tokenise(texts, vocab: Vocab, max_len: int) -> pa.ListArray:
