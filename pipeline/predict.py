@@ -72,6 +72,9 @@ def save_bundle(
     pq.write_table(pa.table({"id": train_docs["id"], "labels": train_docs["labels"], "vector": train_vectors["vector"]}), out / "train_docs.parquet")
 
 
+BUNDLE_FILES = ("model.pt", "vocab.parquet", "labels.parquet", "label_tokens.parquet", "embeddings.npy", "train_docs.parquet")
+
+
 @dataclass
 class Prediction:
     labels: list[str]
@@ -85,6 +88,9 @@ class Predictor:
         d = Path(model_dir)
         if not (d / "config.json").exists():
             raise DataError("not a trained model directory (no config.json); run `dvc repro train`", d)
+        missing = [f for f in BUNDLE_FILES if not (d / f).exists()]
+        if missing:
+            raise DataError(f"incomplete model directory, missing {', '.join(missing)}; copy it again or rerun `dvc repro train`", d)
         self.config = json.loads((d / "config.json").read_text())
         self.device = resolve_device(device)
         self.model = TReaderXML(ModelConfig.from_dict(self.config["model"]))

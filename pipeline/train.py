@@ -290,6 +290,7 @@ def fit(
         took = time.perf_counter() - t0
         val = evaluate_logits(predict_logits(model, val_set, device, bf16=cfg.bf16), val_set.y, inv_ps)
         row = {"epoch": epoch, "loss": total / max(seen, 1), "lr": lr, "docs_per_s": seen / took,
+               "seconds": round(time.perf_counter() - t0, 2),
                "val_P@1": val["P@1"], "val_nDCG@5": val["nDCG@5"], f"val_{cfg.monitor}": val[cfg.monitor]}
         history.append(row)
         if val[cfg.monitor] > best["metric"]:

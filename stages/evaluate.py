@@ -5,7 +5,6 @@ Writes data/<dataset>/predictions/treaderxml.parquet (id, labels, scores: the to
 metrics/treaderxml_tail.json (P@5 by training frequency of the labels: the tail view).
 """
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ import pyarrow as pa
 import typer
 from _stage import load_params, stage
 
-from pipeline import metrics, predict
+from pipeline import metrics, predict, usage
 from pipeline.io import read_table, write_json, write_table
 from pipeline.train import predict_logits, top_k
 
@@ -32,9 +31,10 @@ def main(
         docs = read_table(root / "prepared" / "test.parquet", "documents")
         tokens = read_table(root / "tokens" / "test.parquet", "tokens")
         teach = read_table(root / "teacher" / "test.parquet", "teacher") if pred.model.cfg.teacher else None
-        start = time.perf_counter()
-        logits = predict_logits(pred.model, predict.examples(tokens, teach, docs, pred.outputs), pred.device, progress=True)
-        took = time.perf_counter() - start
+        cost = dict(pred.config.get("usage", {}))
+        with usage.timed(cost, "predict_s"):
+            logits = predict_logits(pred.model, predict.examples(tokens, teach, docs, pred.outputs), pred.device, progress=True)
+        cost["predict_peak_mb"] = usage.peak_rss_mb()
         idx, scores = top_k(logits, o["top_k"])
         names = np.asarray(pred.outputs.to_pylist(), dtype=object)
         labels = pa.array([names[row].tolist() for row in idx], pa.list_(pa.string()))
@@ -45,7 +45,7 @@ def main(
         n_train = pred.train_y.shape[0]
         scores_ = metrics.evaluate(true, ranked, train_counts, n_train, o["ks"], o["propensity_a"], o["propensity_b"])
         write_json({"dataset": name, "method": "treaderxml", "reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher,
-                    **scores_, "predict_docs_per_s": round(len(docs) / took, 1)}, out / "treaderxml.json")
+                    **scores_, **cost}, out / "treaderxml.json")
         tail = metrics.precision_by_frequency(true, ranked, train_counts, k=5)
         write_json([{"method": "treaderxml", **row} for row in tail], out / "treaderxml_tail.json")
         typer.echo(f"{name} TReaderXML: " + ", ".join(f"{k}={v:.4f}" for k, v in scores_.items()))

@@ -2,11 +2,13 @@
 
 A validation split is carved from train (seeded); the model with the best
 validation score is kept. A checkpoint is written after every epoch to
-checkpoints/<dataset>/train.ckpt: a killed run started again resumes from it (when
+checkpoints/<dataset>/train.ckpt ($TREADER_CHECKPOINTS instead of checkpoints/ when
+set, as `treader table` does for its experiments): a killed run started again resumes from it (when
 its inputs and parameters are unchanged) and ends with the same result. Training
 curves go to dvclive/ (`dvc plots show`).
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ import torch
 import typer
 from _stage import load_params, stage
 
-from pipeline import metrics, predict
+from pipeline import metrics, predict, usage
 from pipeline.io import atomic_dir, read_table
 from pipeline.model import ModelConfig, check_reading
 from pipeline.train import TrainConfig, fingerprint, fit, resolve_device
@@ -46,13 +48,15 @@ def main(
         counts = labels.filter(labels["train_count"].to_numpy() > 0)["train_count"].to_numpy()
         live = _Live(live_dir)
         model, history = fit(model_cfg, cfg, predict.examples(tokens, teach, docs, outputs), torch.from_numpy(emb),
-                             checkpoint=Path("checkpoints") / name / "train.ckpt",
+                             checkpoint=Path(os.environ.get("TREADER_CHECKPOINTS", "checkpoints")) / name / "train.ckpt",
                              fingerprint=fingerprint([model_cfg.to_dict(), cfg.to_dict()], inputs),
                              inv_ps=metrics.inverse_propensity(counts, len(docs)), on_epoch=live.log)
         live.end()
         config = {"dataset": name, "model": model_cfg.to_dict(), "train": cfg.to_dict(), "data": p[name],
                   "neighbours": p["neighbours"], "teacher_set": p["teacher_set"], "history": history,
-                  "best_epoch": max(history, key=lambda r: r[f"val_{cfg.monitor}"])["epoch"] if history else 0}
+                  "best_epoch": max(history, key=lambda r: r[f"val_{cfg.monitor}"])["epoch"] if history else 0,
+                  # summed over epochs, so a resumed run still reports the whole training time
+                  "usage": {"train_s": round(sum(r["seconds"] for r in history), 1), "train_peak_mb": usage.peak_rss_mb()}}
         vec = read_table(root / "embed" / "train.parquet", "vectors")
         with atomic_dir(models / name) as out:
             predict.save_bundle(out, model, config, vocab=root / "tokens" / "vocab.parquet", labels=root / "prepared" / "labels.parquet",

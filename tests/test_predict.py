@@ -248,6 +248,11 @@ def test_evaluate_writes_metrics_in_unit_range(built, which):
     for key in METRIC_KEYS:
         assert isinstance(m[key], float) and 0.0 <= m[key] <= 1.0, key
     assert m["P@1"] == m["nDCG@1"]  # one label ranked: precision and nDCG agree
+    # what training and prediction cost: the epochs' summed seconds, and each process's peak memory
+    history = json.loads((built["model" + which] / "config.json").read_text())["history"]
+    assert m["train_s"] == pytest.approx(sum(r["seconds"] for r in history), abs=0.1) and len(history) > 0
+    assert m["train_s"] > 0 and m["predict_s"] > 0
+    assert 50 < m["train_peak_mb"] < 24_000 and 50 < m["predict_peak_mb"] < 24_000
 
 
 def test_evaluate_writes_the_tail_view_as_bins(built):
@@ -272,3 +277,13 @@ def test_loading_a_folder_without_config_names_the_folder(tmp_path):
     assert str(tmp_path) in str(err.value) and "config.json" in str(err.value)
     with pytest.raises(DataError, match="nosuch"):
         Predictor.load(tmp_path / "nosuch")
+
+
+def test_loading_a_half_copied_model_names_the_missing_files(built, tmp_path):
+    half = tmp_path / "half"
+    half.mkdir()
+    shutil.copy(built["model"] / "config.json", half)
+    shutil.copy(built["model"] / "vocab.parquet", half)
+    with pytest.raises(DataError, match="incomplete model directory, missing model.pt, labels.parquet") as err:
+        Predictor.load(half)
+    assert str(half) in str(err.value)
