@@ -1,19 +1,20 @@
 """Stage `evaluate`: the trained model on the test split.
 
 Writes data/<dataset>/predictions/treaderxml.parquet (id, labels, scores: the top
-`evaluate.top_k`, best first), metrics/treaderxml.json (P@k, nDCG@k, PSP@k) and
-metrics/treaderxml_tail.json (P@5 by training frequency of the labels: the tail view).
+`evaluate.top_k`, best first), metrics/treaderxml.json (P@k, nDCG@k, PSP@k, and what
+training and prediction cost: seconds and peak memory) and metrics/treaderxml_tail.json
+(P@5 by training frequency of the labels: the tail view).
 """
 
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import typer
+from _results import write_results
 from _stage import load_params, stage
 
-from pipeline import metrics, predict, usage
-from pipeline.io import read_table, write_json, write_table
+from pipeline import predict, usage
+from pipeline.io import read_table
 from pipeline.train import predict_logits, top_k
 
 
@@ -37,18 +38,10 @@ def main(
         cost["predict_peak_mb"] = usage.peak_rss_mb()
         idx, scores = top_k(logits, o["top_k"])
         names = np.asarray(pred.outputs.to_pylist(), dtype=object)
-        labels = pa.array([names[row].tolist() for row in idx], pa.list_(pa.string()))
-        write_table(pa.table({"id": docs["id"], "labels": labels, "scores": pa.array(list(scores), pa.list_(pa.float32()))}),
-                    root / "predictions" / "treaderxml.parquet", "predictions")
-        train_counts = dict(zip(pred.space.labels.to_pylist(), pred.space.train_count.tolist()))
-        true, ranked = docs["labels"].to_pylist(), labels.to_pylist()
-        n_train = pred.train_y.shape[0]
-        scores_ = metrics.evaluate(true, ranked, train_counts, n_train, o["ks"], o["propensity_a"], o["propensity_b"])
-        write_json({"dataset": name, "method": "treaderxml", "reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher,
-                    **scores_, **cost}, out / "treaderxml.json")
-        tail = metrics.precision_by_frequency(true, ranked, train_counts, k=5)
-        write_json([{"method": "treaderxml", **row} for row in tail], out / "treaderxml_tail.json")
-        typer.echo(f"{name} TReaderXML: " + ", ".join(f"{k}={v:.4f}" for k, v in scores_.items()))
+        write_results("treaderxml", name, docs, [names[row].tolist() for row in idx], [s.tolist() for s in scores],
+                      dict(zip(pred.space.labels.to_pylist(), pred.space.train_count.tolist())), pred.train_y.shape[0], o,
+                      root / "predictions" / "treaderxml.parquet", out,
+                      {"reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher, **cost})
 
 
 if __name__ == "__main__":

@@ -1,37 +1,48 @@
 """Stage `knn`: the teacher as a predictor (similarity-weighted neighbour votes), evaluated on test.
 
-Writes data/<dataset>/predictions/knn.parquet (id, labels, scores: best first)
-and metrics/knn.json (P@k, nDCG@k, PSP@k).
+Writes data/<dataset>/predictions/knn.parquet (id, labels, scores: best first),
+metrics/knn.json (P@k, nDCG@k, PSP@k and costs) and metrics/knn_tail.json. The
+kNN "model" is the neighbour index: its train_s is the index build time and its
+predict_s the test queries (both from metrics/neighbours.json) plus the vote ranking.
 """
 
+import json
 from pathlib import Path
 
 import typer
+from _results import write_results
 from _stage import load_params, stage
 
 from pipeline import teacher as tk
-from pipeline.io import read_table, write_json, write_table
+from pipeline import usage
+from pipeline.io import read_table
 
 
 def main(
     params: Path = typer.Option("params.yaml", help="Parameter file (`dataset`, `evaluate`)."),
     data: Path = typer.Option("data", help="Root folder of the pipeline's artifacts."),
-    metrics: Path = typer.Option(Path("metrics/knn.json"), help="Where the metrics go."),
+    metrics: Path = typer.Option(Path("metrics/knn.json"), help="Where the metrics go (the tail view lands next to it)."),
+    neighbour_metrics: Path = typer.Option(Path("metrics/neighbours.json"), help="The neighbours stage's timings."),
 ) -> None:
     """Rank labels by neighbour votes and score the ranking on the test split."""
     with stage("knn"):
         p = load_params(params)
         name, o = p["dataset"], p["evaluate"]
         prep = data / name / "prepared"
-        predictions, scores = tk.knn_predict(
-            {s: read_table(prep / f"{s}.parquet", "documents") for s in ("train", "test")},
-            read_table(data / name / "neighbours" / "test.parquet", "neighbours"),
-            read_table(prep / "labels.parquet", "labels"),
-            top_k=o["top_k"], ks=o["ks"], a=o["propensity_a"], b=o["propensity_b"],
-        )
-        write_table(predictions, data / name / "predictions" / "knn.parquet", "predictions")
-        write_json({"dataset": name, "method": "knn", **scores}, metrics)
-        typer.echo(f"{name} kNN: " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
+        docs = {s: read_table(prep / f"{s}.parquet", "documents") for s in ("train", "test")}
+        labels = read_table(prep / "labels.parquet", "labels")
+        cost: dict = {}
+        with usage.timed(cost, "predict_s"):
+            predictions, _ = tk.knn_predict(docs, read_table(data / name / "neighbours" / "test.parquet", "neighbours"), labels,
+                                            top_k=o["top_k"], ks=o["ks"], a=o["propensity_a"], b=o["propensity_b"])
+        nb = json.loads(neighbour_metrics.read_text()) if neighbour_metrics.exists() else {}
+        if nb:
+            cost["train_s"] = nb["build_s"]
+            cost["predict_s"] = round(cost["predict_s"] + nb["query_ms_per_doc"][nb["backend"]] * len(docs["test"]) / 1000, 3)
+        cost["predict_peak_mb"] = usage.peak_rss_mb()
+        counts = dict(zip(labels["label"].to_pylist(), labels["train_count"].to_pylist()))
+        write_results("knn", name, docs["test"], predictions["labels"].to_pylist(), predictions["scores"].to_pylist(), counts,
+                      len(docs["train"]), o, data / name / "predictions" / "knn.parquet", metrics.parent, cost)
 
 
 if __name__ == "__main__":
