@@ -141,5 +141,47 @@ def _lines(path: Path) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
+@app.command()
+def table(
+    number: int = typer.Argument(..., help="2 (every method on every corpus), 3 (the ablation, configs 0-6) or 4 (PSP@k, tail labels)."),
+    dataset: list[str] = typer.Option(None, "--dataset", "-d", help="Tables 2/4: a built-in corpus to include (repeatable); default: params report.datasets."),
+    folder: list[Path] = typer.Option(None, "--folder", "-f", help="Tables 2/4: also run on this folder dataset (repeatable)."),
+    ablation_dataset: str = typer.Option(None, help="Table 3: the corpus; default: params report.ablation_dataset."),
+    params: Path = typer.Option(Path("params.yaml"), help="Parameter file with the `report` section."),
+) -> None:
+    """Build reports/table<N>.md: run the experiments it needs that do not exist yet, reuse every other one.
+
+    Each run is a `dvc exp` named after what it varies (e.g. reuters21578-c3), run in a
+    temporary directory at the current commit; at a later commit DVC's run cache restores
+    whatever did not change, so asking again trains nothing. Then `dvc repro report@<N>`
+    writes the Markdown table (published rows beside), an offline HTML page of pictures and
+    DVC plot data. Commit your changes first: every row names its git revision.
+    """
+    import subprocess
+    import sys
+
+    import yaml
+
+    from pipeline import runs
+    from pipeline.datasets import check_name
+    from pipeline.io import write_json
+
+    try:
+        p = (yaml.safe_load(params.read_text()) or {}).get("report", {}) if params.exists() else {}
+        datasets = list(dataset or p.get("datasets", ["reuters21578", "rcv1-v2-subset"]))
+        folders = [str(f) for f in (folder or p.get("folders", []))]
+        ablation = ablation_dataset or p.get("ablation_dataset", "reuters21578")
+        for name in [*datasets, ablation]:
+            check_name(name)
+        records, ran = runs.build(number, Path.cwd(), datasets, folders, ablation, echo=typer.echo)
+    except TreaderError as exc:
+        _fail(exc)
+    write_json({"table": number, "runs": records}, Path("reports") / "runs" / f"table{number}.json")
+    res = subprocess.run([sys.executable, "-m", "dvc", "repro", f"report@{number}"])
+    if res.returncode != 0:
+        raise typer.Exit(res.returncode)
+    typer.echo(f"table {number}: {len(records)} run(s), {ran} of them run now; see reports/table{number}.md")
+
+
 if __name__ == "__main__":  # python -m pipeline.cli
     app(prog_name="treader")

@@ -27,3 +27,15 @@ def real_data_dir() -> Path:
     if os.environ.get("CI"):  # CI always has the data: a silent skip there would hide a broken set-up
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def paper_text() -> str:
+    """The paper's Markdown (../shared/paper/TReaderXML.md, or $TREADER_PAPER)."""
+    path = Path(os.environ.get("TREADER_PAPER", REPO / ".." / "shared" / "paper" / "TReaderXML.md"))
+    if not path.is_file():
+        reason = f"paper not found at {path} (set TREADER_PAPER)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path.read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -40,6 +41,10 @@ def project(tmp_path):
     params["folder"]["path"] = "tiny"
     (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     write_folder_dataset(proj / "tiny", n_train=40, n_test=12)
+    # the report stages render collected runs (`treader table N` writes them): none yet
+    (proj / "reports" / "runs").mkdir(parents=True)
+    for n in (2, 3, 4):
+        (proj / "reports" / "runs" / f"table{n}.json").write_text(json.dumps({"table": n, "runs": []}))
     env = dict(
         os.environ,
         PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
