@@ -120,9 +120,12 @@ def _read_inputs(text, file, jsonl) -> tuple[list, list[str]]:
         try:
             rec = json.loads(line)
             ids.append(rec.get("id", n))
-            texts.append(str(rec["text"]))
+            text_ = rec["text"]
         except (json.JSONDecodeError, KeyError, AttributeError) as exc:
             raise TreaderError(f'{path}, line {n}: expected {{"id": ..., "text": ...}} ({exc})') from exc
+        if not isinstance(text_, str):
+            raise TreaderError(f'{path}, line {n}: "text" must be a string, not {json.dumps(text_)}')
+        texts.append(text_)
     return ids, texts
 
 

@@ -204,7 +204,7 @@ def test_predict_malformed_jsonl_names_file_and_line(model, tmp_path):
     assert res.exception is None or isinstance(res.exception, SystemExit)  # no traceback
 
 
-@pytest.mark.parametrize("record", ['{"id": 3}', '["a list"]', '"just a string"'])
+@pytest.mark.parametrize("record", ['{"id": 3}', '["a list"]', '"just a string"', '{"id": 4, "text": null}', '{"id": 5, "text": 12}'])
 def test_predict_jsonl_record_without_text_names_the_line(model, tmp_path, record):
     f = tmp_path / "texts.jsonl"
     f.write_text('{"id": 1, "text": "goal"}\n' + record + "\n")
