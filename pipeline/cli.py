@@ -152,14 +152,17 @@ def table(
     ablation_dataset: str = typer.Option(None, help="Table 3: the corpus; default: params report.ablation_dataset."),
     params: Path = typer.Option(Path("params.yaml"), help="Parameter file with the `report` section."),
 ) -> None:
-    """Build reports/table<N>.md: run the experiments it needs that do not exist yet, reuse every other one.
+    """Build reports/table<N>.md, running only the experiments it lacks.
 
-    Each run is a `dvc exp` named after what it varies (e.g. reuters21578-c3), run in a
-    temporary directory at the current commit; at a later commit DVC's run cache restores
-    whatever did not change, so asking again trains nothing. Then `dvc repro report@<N>`
-    writes the Markdown table (published rows beside), an offline HTML page of pictures and
-    DVC plot data. Commit your changes first: every row names its git revision.
+    Each run is a `dvc exp` named after what it varies (e.g.
+    reuters21578-c3), run in a temporary directory at the current commit.
+    At a later commit DVC's run cache restores whatever did not change,
+    so asking again trains nothing. Then `dvc repro report@<N>` writes the
+    Markdown table (the paper's published rows beside), an offline HTML
+    page of pictures and DVC plot data. Commit your changes first: every
+    row names the git revision it came from.
     """
+
     import subprocess
     import sys
 

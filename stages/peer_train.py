@@ -18,7 +18,7 @@ from pipeline.io import atomic_dir, read_table
 
 
 def main(
-    method: str = typer.Argument(..., help="A key of `peers.methods` in params.yaml of params.yaml, e.g. parabel, bonsai, plt."),
+    method: str = typer.Argument(..., help="A key of `peers.methods` in params.yaml, e.g. parabel, bonsai, plt."),
     params: Path = typer.Option("params.yaml", help="Parameter file (`dataset`, `peers`)."),
     data: Path = typer.Option("data", help="Root folder of the pipeline's artifacts."),
     models: Path = typer.Option("models", help="Where the model directories go."),
