@@ -76,12 +76,12 @@ def _clip(label: str, chars: int) -> str:
 
 
 def bar_chart(rows: list[dict], *, category: str, value: str, group: str | None = None,
-              title: str = "", value_format: str = "{:.3f}", width: int = 720) -> str:
+              title: str = "", value_format: str = "{:.3f}", width: int = 720, axis_max: float | None = None) -> str:
     """Horizontal (grouped) bar chart as an ``<svg>`` string.
 
     ``category`` values (first-seen order) are the blocks along the axis; ``group`` values are
     the bars inside each block, one colour each, with a legend (None: one bar per category).
-    The axis runs 0..1 when all values lie in [0, 1], else 0..1.05 * max. Each bar (class
+    The axis runs 0..1 when all values lie in [0, 1], else 0..1.05 * max (``axis_max`` sets it). Each bar (class
     "bar") has a value label and a ``<title>`` tooltip; a missing combination leaves a gap;
     for duplicate combinations the last row wins.
     """
@@ -92,12 +92,14 @@ def bar_chart(rows: list[dict], *, category: str, value: str, group: str | None 
     groups = list(dict.fromkeys(g for _, g in cells))
     vmax = max(cells.values())
     top = 1.0 if all(0 <= v <= 1 for v in cells.values()) else (vmax * 1.05 if vmax > 0 else 1.0)
+    if axis_max is not None and axis_max > 0:
+        top = max(axis_max, vmax)
     body, y0 = _title(title, width)
     if group is not None:
         legend, h = _legend(groups, y0, width)
         body += legend
         y0 += h
-    left = min(max(CHAR_W * max(len(c) for c in cats) + 16, 60), width * 0.4)
+    left = min(max(CHAR_W * max(len(c) for c in cats) + 24, 60), width * 0.4)
     plot_w = width - left - 64  # room on the right for the value label of a full-length bar
     block_h = len(groups) * (BAR_H + BAR_GAP) - BAR_GAP
     height = y0 + len(cats) * (block_h + GROUP_GAP) + 30

@@ -145,7 +145,8 @@ def html(runs: list[dict], table: int) -> str:
         tail = [r for r in rows["tail"] if r["run"] == label]
         if tail and table != 3:
             sections.append((f"{label}: P@5 by training frequency of the labels (the tail view)",
-                             plots.bar_chart(tail, category="bin", value="P@5", group="method")))
+                             plots.bar_chart(tail, category="bin", value="P@5", group="method",
+                                             value_format="{:.4f}", axis_max=1.1 * max(r["P@5"] for r in tail))))
     if table == 3:
         for key, name in (("val_nDCG@5", "validation nDCG@5"), ("loss", "training loss")):
             series = {}

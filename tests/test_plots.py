@@ -150,3 +150,11 @@ def test_deterministic():
     series = {"a": [(1, 0.5), (2, 0.25)], "b": [(1, 0.1)]}
     assert line_chart(series, x_label="x", y_label="y") == line_chart(dict(series), x_label="x", y_label="y")
     assert page("t", [("h", "c")]) == page("t", [("h", "c")])
+
+
+def test_axis_max_rescales_the_bars():
+    rows = [{"c": "a", "v": 0.1}, {"c": "b", "v": 0.05}]
+    default = ET.fromstring(bar_chart(rows, category="c", value="v"))
+    zoomed = ET.fromstring(bar_chart(rows, category="c", value="v", axis_max=0.2))
+    width = lambda svg: float(next(e for e in svg.iter() if e.get("class") == "bar").get("width"))  # noqa: E731
+    assert width(zoomed) == pytest.approx(5 * width(default), rel=1e-2)
