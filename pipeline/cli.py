@@ -149,7 +149,7 @@ def table(
     number: int = typer.Argument(..., help="2 (every method on every corpus), 3 (the ablation, configs 0-6) or 4 (PSP@k, tail labels)."),
     dataset: list[str] = typer.Option(None, "--dataset", "-d", help="Tables 2/4: a built-in corpus to include (repeatable); default: params report.datasets."),
     folder: list[Path] = typer.Option(None, "--folder", "-f", help="Tables 2/4: also run on this folder dataset (repeatable)."),
-    ablation_dataset: str = typer.Option(None, help="Table 3: the corpus; default: params report.ablation_dataset."),
+    ablation_dataset: list[str] = typer.Option(None, help="Table 3: a corpus to ablate on (repeatable); default: params report.ablation_datasets."),
     params: Path = typer.Option(Path("params.yaml"), help="Parameter file with the `report` section."),
 ) -> None:
     """Build reports/table<N>.md, running only the experiments it lacks.
@@ -176,8 +176,8 @@ def table(
         p = (yaml.safe_load(params.read_text()) or {}).get("report", {}) if params.exists() else {}
         datasets = list(dataset or p.get("datasets", ["reuters21578", "rcv1-v2-subset"]))
         folders = [str(f) for f in (folder or p.get("folders", []))]
-        ablation = ablation_dataset or p.get("ablation_dataset", "reuters21578")
-        for name in [*datasets, ablation]:
+        ablation = list(ablation_dataset or p.get("ablation_datasets", ["reuters21578"]))
+        for name in [*datasets, *ablation]:
             check_name(name)
         records, ran = runs.build(number, Path.cwd(), datasets, folders, ablation, echo=typer.echo)
     except TreaderError as exc:

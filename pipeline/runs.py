@@ -54,11 +54,10 @@ class Run:
         return out + ([f"folder.path={self.folder}"] if self.folder else [])
 
 
-def plan(table: int, datasets: list[str], folders: list[str], ablation_dataset: str) -> list[Run]:
+def plan(table: int, datasets: list[str], folders: list[str], ablation_datasets: list[str]) -> list[Run]:
     """The runs a table needs. Table 3's config 6 is the default run, shared with Tables 2 and 4."""
     if table == 3:
-        return [Run(ablation_dataset if i == 6 else f"{ablation_dataset}-c{i}", ablation_dataset, t, r, config=i)
-                for i, t, r in published.CONFIGS]
+        return [Run(d if i == 6 else f"{d}-c{i}", d, t, r, config=i) for d in ablation_datasets for i, t, r in published.CONFIGS]
     if table not in (2, 4):
         raise TreaderError(f"no table {table}: tables 2, 3 and 4 exist")
     runs = [Run(d, d) for d in datasets]
@@ -152,7 +151,7 @@ class Repo:
                 "methods": methods, "tails": tails, "curves": curves}
 
 
-def build(table: int, root: Path, datasets: list[str], folders: list[str], ablation_dataset: str,
+def build(table: int, root: Path, datasets: list[str], folders: list[str], ablation_datasets: list[str],
           echo: Callable[[str], None] = print) -> tuple[list[dict], int]:
     """Run what is missing for ``table`` and collect every run; returns (records, experiments run)."""
     repo = Repo(root, echo)
@@ -161,7 +160,7 @@ def build(table: int, root: Path, datasets: list[str], folders: list[str], ablat
         raise TreaderError("commit your changes first (each table row names the git revision it came from): "
                            + ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else ""))
     baselines, records, ran = repo.baselines(), [], 0
-    for run in plan(table, datasets, folders, ablation_dataset):
+    for run in plan(table, datasets, folders, ablation_datasets):
         ref, baseline, new = repo.ensure(run, baselines)
         ran += new
         if not new:

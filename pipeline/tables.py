@@ -74,16 +74,16 @@ def table2(runs: list[dict]) -> str:
 
 
 def table3(runs: list[dict]) -> str:
-    by_config = {r["config"]: r for r in runs}
-    configs = [c for c in published.CONFIGS if c[0] in by_config]
-    vals = [[by_config[c[0]]["methods"]["treaderxml"].get(k) for k in T2] for c in configs]
-    rows = [[str(i), "True" if t else "-", "-" if reading == "none" else reading, *(_pct(v) for v in vs),
-             _cost(by_config[i]["methods"]["treaderxml"].get("train_s")), *provenance(by_config[i])]
-            for (i, t, reading), vs in zip(configs, vals)]
-    dataset = runs[0]["dataset"] if runs else "?"
-    parts = [f"# Table 3: ablation of the teacher knowledge and the Reading part ({dataset})\n", _intro(),
-             _md(["Config", "Teacher", "Reading", *T2, "train s", *PROV], _bold_best(rows, vals, 3)), "",
-             _published("The paper's Table 3 (AmazonCat-13K)", ["Config. ID", "teacher knowledge", "Reading", *T2], published.TABLE3)]
+    parts = ["# Table 3: ablation of the teacher knowledge and the Reading part\n", _intro()]
+    for dataset in dict.fromkeys(r["dataset"] for r in runs):
+        by_config = {r["config"]: r for r in runs if r["dataset"] == dataset}
+        configs = [c for c in published.CONFIGS if c[0] in by_config]
+        vals = [[by_config[c[0]]["methods"]["treaderxml"].get(k) for k in T2] for c in configs]
+        rows = [[str(i), "True" if t else "-", "-" if reading == "none" else reading, *(_pct(v) for v in vs),
+                 _cost(by_config[i]["methods"]["treaderxml"].get("train_s")), *provenance(by_config[i])]
+                for (i, t, reading), vs in zip(configs, vals)]
+        parts += [f"## {dataset}\n", _md(["Config", "Teacher", "Reading", *T2, "train s", *PROV], _bold_best(rows, vals, 3)), ""]
+    parts.append(_published("The paper's Table 3 (AmazonCat-13K)", ["Config. ID", "teacher knowledge", "Reading", *T2], published.TABLE3))
     return "\n".join(parts) + "\n"
 
 
@@ -119,7 +119,7 @@ def plot_rows(runs: list[dict], table: int) -> dict[str, list[dict]]:
     metric_keys = T4 if table == 4 else T2
     bars, tails, curves = [], [], []
     for run in runs:
-        label = run["dataset"] if table != 3 else f"config {run['config']}"
+        label = run["dataset"] if table != 3 else f"{run['dataset']} config {run['config']}"
         for m in METHODS:
             if m not in run["methods"] or (table == 3 and m != "treaderxml"):
                 continue

@@ -36,7 +36,7 @@ def test_tables_run_what_is_missing_and_nothing_twice(project):
     page = (proj / "reports" / "table3.html").read_text()
     assert "<script" not in page and page.count("<svg") >= 3
     curves = json.loads((proj / "reports" / "plots" / "table3_curves.json").read_text())
-    assert {r["run"] for r in curves} == {f"config {i}" for i in range(7)}
+    assert {r["run"] for r in curves} == {f"folder config {i}" for i in range(7)}
     exps = dvc(proj, env, "exp", "list")
     assert all(name in exps for name in ("folder-c0", "folder-c5", "folder"))
 

@@ -69,8 +69,9 @@ def test_table2_bolds_the_best_per_column_and_names_provenance():
 
 def test_table3_orders_configs_and_bolds_the_best():
     rs = [_run(config=i, **{"P@1": 0.80 + i / 100}) for i in (6, 0, 3)]
-    md = tables.table3(rs)
-    rows = [ln for ln in md.splitlines() if re.match(r"\| \d \| ", ln)]
+    md = tables.table3(rs + [_run(dataset="rcv1-v2-subset", config=0)])
+    assert md.index("## reuters21578") < md.index("## rcv1-v2-subset") < md.index("The paper's Table 3")
+    rows = [ln for ln in md.splitlines() if re.match(r"\| \d \| .*reuters21578", ln)]
     measured = rows[:3]
     assert [r.split("|")[1].strip() for r in measured] == ["0", "3", "6"]
     assert "**86.00%**" in measured[2] and "**" not in measured[0].split("|")[4]
@@ -95,23 +96,25 @@ def test_pictures_page_is_offline_and_has_every_method():
 
 
 def test_table3_plan_shares_config_6_with_table2():
-    plan3 = runs.plan(3, [], [], "reuters21578")
+    plan3 = runs.plan(3, [], [], ["reuters21578"])
     assert [r.config for r in plan3] == list(range(7))
-    assert plan3[6].name == runs.plan(2, ["reuters21578"], [], "x")[0].name == "reuters21578"
+    assert plan3[6].name == runs.plan(2, ["reuters21578"], [], ["x"])[0].name == "reuters21578"
     assert plan3[0].overrides() == ["dataset=reuters21578", "teacher=false", "reading=none"]
     assert len({r.name for r in plan3}) == 7
+    both = runs.plan(3, [], [], ["reuters21578", "rcv1-v2-subset"])
+    assert len(both) == 14 and both[13].name == "rcv1-v2-subset" and both[7].name == "rcv1-v2-subset-c0"
 
 
 def test_folder_runs_are_named_after_the_folder(tmp_path):
     (tmp_path / "my data").mkdir()
-    run = runs.plan(2, [], [str(tmp_path / "my data")], "x")[0]
+    run = runs.plan(2, [], [str(tmp_path / "my data")], ["x"])[0]
     assert run.name == "folder-my-data" and run.dataset == "folder"
     assert f"folder.path={tmp_path / 'my data'}" in run.overrides()
 
 
 def test_unknown_table_is_an_error():
     with pytest.raises(TreaderError, match="tables 2, 3 and 4"):
-        runs.plan(5, [], [], "x")
+        runs.plan(5, [], [], ["x"])
 
 
 @pytest.mark.parametrize("path, output", [("reports/table2.md", True), ("dvc.lock", True), ("metrics/knn.json", True),
