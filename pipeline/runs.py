@@ -6,7 +6,7 @@ This is the one module that drives git and DVC (for `treader table`); the rest o
 for a table again at the same commit reuses it, and at a new commit DVC's run cache
 restores every stage whose code, data and parameters did not change (nothing
 retrains). Commits that change only outputs (reports, dvc.lock, metrics, training
-curves) keep the runs of the commit before them. Experiments run in a temporary directory (`dvc exp run --temp`), so the
+curves) or documentation (*.md) keep the runs of the commit before them. Experiments run in a temporary directory (`dvc exp run --temp`), so the
 workspace is never touched; their training checkpoints go to checkpoints/exps/, so
 an interrupted table command resumes the interrupted training.
 """
@@ -33,7 +33,8 @@ OUTPUTS = ("reports/", "dvc.lock", "metrics/", "dvclive/")
 
 
 def is_output(path: str) -> bool:
-    return path.startswith(OUTPUTS) or path == "dvc.lock" or path.endswith(".gitignore")
+    """Whether a changed path leaves every run as it was: pipeline outputs, .gitignore files, documentation."""
+    return path.startswith(OUTPUTS) or path == "dvc.lock" or path.endswith((".gitignore", ".md"))
 
 
 # stages a table needs; naming them keeps the report stages themselves out of the experiments
@@ -89,7 +90,8 @@ class Repo:
 
     def baselines(self) -> list[str]:
         """HEAD and its ancestors back to the last commit that changed an input: runs made at any of them hold."""
-        spec = ["--", ".", *(f":(exclude){p.rstrip('/')}" for p in OUTPUTS), ":(exclude,glob)**/.gitignore", ":(exclude).gitignore"]
+        spec = ["--", ".", *(f":(exclude){p.rstrip('/')}" for p in OUTPUTS), ":(exclude,glob)**/.gitignore", ":(exclude).gitignore",
+                ":(exclude,glob)**/*.md", ":(exclude)*.md"]
         last = self.git("log", "-1", "--format=%H", *spec) or self.head()
         out = []
         for sha in self.git("rev-list", "HEAD").splitlines():

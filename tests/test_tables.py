@@ -118,6 +118,6 @@ def test_unknown_table_is_an_error():
 
 
 @pytest.mark.parametrize("path, output", [("reports/table2.md", True), ("dvc.lock", True), ("metrics/knn.json", True),
-                                          ("models/.gitignore", True), ("params.yaml", False), ("pipeline/model.py", False)])
+                                          ("models/.gitignore", True), ("README.md", True), ("params.yaml", False), ("pipeline/model.py", False)])
 def test_outputs_do_not_count_as_changes(path, output):
     assert runs.is_output(path) is output
