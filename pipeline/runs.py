@@ -90,13 +90,11 @@ class Repo:
 
     def baselines(self) -> list[str]:
         """HEAD and its ancestors back to the last commit that changed an input: runs made at any of them hold."""
-        spec = ["--", ".", *(f":(exclude){p.rstrip('/')}" for p in OUTPUTS), ":(exclude,glob)**/.gitignore", ":(exclude).gitignore",
-                ":(exclude,glob)**/*.md", ":(exclude)*.md"]
-        last = self.git("log", "-1", "--format=%H", *spec) or self.head()
         out = []
         for sha in self.git("rev-list", "HEAD").splitlines():
             out.append(sha)
-            if sha == last:
+            changed = self.git("diff-tree", "--no-commit-id", "--name-only", "-r", "--root", sha).splitlines()
+            if not all(is_output(path) for path in changed):
                 break
         return out
 
