@@ -13,7 +13,7 @@ from pipeline import plots, published
 METHODS = ("parabel", "bonsai", "plt", "knn", "treaderxml")
 NAMES = {"parabel": "Parabel (omikuji)", "bonsai": "Bonsai (omikuji)", "plt": "PLT (napkinXC)",
          "knn": "kNN teacher (ours)", "treaderxml": "TReaderXML (ours)"}
-T2 = ("P@1", "P@3", "P@5", "nDCG@3", "nDCG@5")
+T2 = published.TABLE2_COLUMNS  # the paper's columns are the metrics we measure
 T4 = ("PSP@1", "PSP@3", "PSP@5")
 COSTS = (("train_s", "train s"), ("predict_s", "predict s"), ("train_peak_mb", "train MiB"), ("predict_peak_mb", "predict MiB"))
 
@@ -61,14 +61,19 @@ def _published(title: str, header: list[str], rows: list[tuple]) -> str:
             "read them beside our rows, not against them.*\n\n" + _md(header, [list(r) for r in rows]))
 
 
+def _methods(run: dict, keys: tuple[str, ...], costs: tuple = ()) -> str:
+    """One run's methods as a Markdown table: the metrics ``keys`` (best in bold), ``costs``, provenance."""
+    methods = [m for m in METHODS if m in run["methods"]]
+    vals = [[run["methods"][m].get(k) for k in keys] for m in methods]
+    rows = [[NAMES[m], *(_pct(v) for v in vs), *(_cost(run["methods"][m].get(c)) for c, _ in costs), *provenance(run)]
+            for m, vs in zip(methods, vals)]
+    return _md(["Method", *keys, *(h for _, h in costs), *PROV], _bold_best(rows, vals, 1))
+
+
 def table2(runs: list[dict]) -> str:
     parts = ["# Table 2: every method on every corpus\n", _intro()]
     for run in runs:
-        methods = [m for m in METHODS if m in run["methods"]]
-        vals = [[run["methods"][m].get(k) for k in T2] for m in methods]
-        rows = [[NAMES[m], *(_pct(v) for v in vs), *(_cost(run["methods"][m].get(c)) for c, _ in COSTS), *provenance(run)]
-                for m, vs in zip(methods, vals)]
-        parts += [f"## {run['dataset']}\n", _md(["Method", *T2, *(h for _, h in COSTS), *PROV], _bold_best(rows, vals, 1)), ""]
+        parts += [f"## {run['dataset']}\n", _methods(run, T2, COSTS), ""]
     parts.append(_published("The paper's Table 2", ["Dataset", "Method", *published.TABLE2_COLUMNS], published.TABLE2))
     return "\n".join(parts) + "\n"
 
@@ -91,9 +96,7 @@ def table4(runs: list[dict]) -> str:
     parts = ["# Table 4: propensity-scored precision (tail labels)\n", _intro()]
     for run in runs:
         methods = [m for m in METHODS if m in run["methods"]]
-        vals = [[run["methods"][m].get(k) for k in T4] for m in methods]
-        rows = [[NAMES[m], *(_pct(v) for v in vs), *provenance(run)] for m, vs in zip(methods, vals)]
-        parts += [f"## {run['dataset']}\n", _md(["Method", *T4, *PROV], _bold_best(rows, vals, 1)), ""]
+        parts += [f"## {run['dataset']}\n", _methods(run, T4), ""]
         bins = [b["bin"] for b in run["tails"].get(methods[-1], [])] if methods else []
         if bins:
             tail_vals = [[next((b["P@5"] for b in run["tails"].get(m, []) if b["bin"] == name), None) for name in bins] for m in methods]
