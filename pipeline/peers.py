@@ -149,7 +149,7 @@ class Peer:
 
     def __init__(self, model_dir: Path, threads: int = 0):
         meta = json.loads((Path(model_dir) / "peer.json").read_text())
-        self.kind, self.n_labels = meta["kind"], meta["n_labels"]
+        self.kind = meta["kind"]
         path = str(Path(model_dir) / "model")
         if self.kind == "omikuji":
             import omikuji

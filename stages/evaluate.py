@@ -41,7 +41,7 @@ def main(
         write_results("treaderxml", name, docs, [names[row].tolist() for row in idx], [s.tolist() for s in scores],
                       dict(zip(pred.space.labels.to_pylist(), pred.space.train_count.tolist())), pred.train_y.shape[0], o,
                       root / "predictions" / "treaderxml.parquet", out,
-                      {"reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher, **cost})
+                      info={"reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher}, cost=cost)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def main(
         cost["predict_peak_mb"] = usage.peak_rss_mb()
         counts = dict(zip(labels["label"].to_pylist(), labels["train_count"].to_pylist()))
         write_results("knn", name, docs["test"], predictions["labels"].to_pylist(), predictions["scores"].to_pylist(), counts,
-                      len(docs["train"]), o, data / name / "predictions" / "knn.parquet", metrics.parent, cost)
+                      len(docs["train"]), o, data / name / "predictions" / "knn.parquet", metrics.parent, cost=cost)
 
 
 if __name__ == "__main__":

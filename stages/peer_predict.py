@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import scipy.sparse as sp
 import typer
 from _results import write_results
@@ -38,14 +39,15 @@ def main(
         docs = read_table(root / "prepared" / "test.parquet", "documents")
         x = sp.load_npz(root / "tfidf" / "test.npz")
         with usage.timed(cost, "predict_s"):
-            idx, scores = peers.Peer(model_dir, threads=p["peers"]["threads"]).predict(x, o["top_k"], progress=True)
+            peer = peers.Peer(model_dir, threads=p["peers"]["threads"])
+            idx, scores = peer.predict(x, o["top_k"], progress=True)
         cost["predict_peak_mb"] = usage.peak_rss_mb()
         ranked = [labels[row[row >= 0]].tolist() for row in idx]
         train = read_table(root / "prepared" / "labels.parquet", "labels")
-        n_train = read_table(root / "prepared" / "train.parquet", "documents").num_rows
+        n_train = pq.ParquetFile(root / "prepared" / "train.parquet").metadata.num_rows  # the count, not the texts
         write_results(method, name, docs, ranked, [s[: len(r)].tolist() for s, r in zip(scores, ranked)],
                       dict(zip(train["label"].to_pylist(), train["train_count"].to_pylist())), n_train, o,
-                      root / "predictions" / f"{method}.parquet", out, {"library": json.loads((model_dir / "peer.json").read_text())["kind"], **cost})
+                      root / "predictions" / f"{method}.parquet", out, info={"library": peer.kind}, cost=cost)
 
 
 if __name__ == "__main__":
