@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from pipeline.errors import ConfigError
-from pipeline.text import lists_from_parents, padded
+from pipeline.text import lists_from_parents
 
 MODES = ("default", "literal")
 _MIN_WEIGHT = 1e-6
@@ -210,6 +210,15 @@ def build_teacher_tables(
     return tables, stats
 
 
+def knn_rank(docs: dict[str, pa.Table], test_neigh: pa.Table, labels: pa.Table, *, top_k: int = 10) -> pa.Table:
+    """Rank each test text's labels by its neighbours' similarity-weighted votes: the predictions table."""
+    space = LabelSpace.from_table(labels)
+    train_ids = np.asarray(docs["train"]["id"].to_pylist(), dtype=object)
+    idx, sims = _aligned_neighbours(test_neigh, docs["test"], train_ids, "test")
+    labs, votes = rank_rows(knn_scores(idx, sims, space.matrix(docs["train"]["labels"])), top_k, np.arange(len(space)))
+    return pa.table({"id": docs["test"]["id"], "labels": _take_lists(labs, space.labels), "scores": votes})
+
+
 def knn_predict(
     docs: dict[str, pa.Table],
     test_neigh: pa.Table,
@@ -220,14 +229,11 @@ def knn_predict(
     a: float = 0.55,
     b: float = 1.5,
 ) -> tuple[pa.Table, dict[str, float]]:
-    """Rank test labels by neighbour votes; return the predictions table and P/nDCG/PSP@k."""
+    """``knn_rank``'s predictions table, and its P/nDCG/PSP@k on the test labels."""
     from pipeline import metrics
 
-    space = LabelSpace.from_table(labels)
-    train_ids = np.asarray(docs["train"]["id"].to_pylist(), dtype=object)
-    idx, sims = _aligned_neighbours(test_neigh, docs["test"], train_ids, "test")
-    labs, votes = rank_rows(knn_scores(idx, sims, space.matrix(docs["train"]["labels"])), top_k, np.arange(len(space)))
-    predictions = pa.table({"id": docs["test"]["id"], "labels": _take_lists(labs, space.labels), "scores": votes})
-    inv_ps = metrics.inverse_propensity(space.train_count, len(docs["train"]), a, b)
-    scores = metrics.metrics_at_k(space.matrix(docs["test"]["labels"]), padded(labs, top_k), inv_ps, tuple(ks))
+    predictions = knn_rank(docs, test_neigh, labels, top_k=top_k)
+    train_counts = dict(zip(labels["label"].to_pylist(), labels["train_count"].to_pylist()))
+    scores = metrics.evaluate(docs["test"]["labels"].to_pylist(), predictions["labels"].to_pylist(), train_counts,
+                              len(docs["train"]), ks, a, b)
     return predictions, scores

@@ -33,8 +33,8 @@ def main(
         labels = read_table(prep / "labels.parquet", "labels")
         cost: dict = {}
         with usage.timed(cost, "predict_s"):
-            predictions, _ = tk.knn_predict(docs, read_table(data / name / "neighbours" / "test.parquet", "neighbours"), labels,
-                                            top_k=o["top_k"], ks=o["ks"], a=o["propensity_a"], b=o["propensity_b"])
+            predictions = tk.knn_rank(docs, read_table(data / name / "neighbours" / "test.parquet", "neighbours"), labels,
+                                      top_k=o["top_k"])
         nb = json.loads(neighbour_metrics.read_text()) if neighbour_metrics.exists() else {}
         if nb:
             cost["train_s"] = nb["build_s"]
