@@ -208,7 +208,8 @@ def metrics_at_k(true, top, inv_ps: np.ndarray | None = None, ks: Sequence[int] 
         best = _best_q_sums(t, q, ks)
         for k, b in zip(ks, best):
             # No true label anywhere: napkinXC gives 0/0 = nan; we report 0.
-            out[f"PSP@{k}"] = float(gained[:, k - 1].sum() / b) if b > 0 else 0.0
+            # The two sums add the same terms in other orders: a perfect ranking may come out a hair above 1.
+            out[f"PSP@{k}"] = min(1.0, float(gained[:, k - 1].sum() / b)) if b > 0 else 0.0
     return out
 
 

@@ -94,6 +94,26 @@ def test_perfect_ranking_scores_one():
     assert r["P@1"] == 1.0 and r["nDCG@5"] == pytest.approx(1.0) and r["PSP@5"] == pytest.approx(1.0)
 
 
+def test_perfect_rankings_never_score_psp_above_one():
+    """The best-possible sum and the gained sum add the same floats in other orders."""
+    rng = np.random.default_rng(5)
+    above = 0
+    for _ in range(50):
+        n, labels = 40, 30
+        true = sp.csr_matrix((rng.random((n, labels)) < 0.1).astype(np.float32))
+        q = inverse_propensity(rng.integers(1, 500, labels), 1000)
+        top = np.full((n, 5), -1)
+        for i in range(n):  # a perfect top 5, listed in a shuffled order of equal worth
+            ls = true[i].indices
+            best = ls[np.argsort(-q[ls], kind="stable")][:5]
+            top[i, : len(best)] = rng.permutation(best)
+        r = metrics_at_k(true, top, q)
+        raw = np.where(top >= 0, q[np.maximum(top, 0)], 0).sum()
+        above += raw > sum(np.sort(q[true[i].indices])[::-1][:5].sum() for i in range(n))
+        assert r["PSP@5"] <= 1.0 and r["PSP@5"] == pytest.approx(1.0)
+    assert above > 0  # the float effect the clamp is for does occur in these draws
+
+
 # --- edge cases: napkinXC's behaviour is the reference -------------------------------------
 
 
