@@ -42,7 +42,7 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
         mcfg = ModelConfig.from_dict({**p["model"], "vocab_size": emb.shape[0], "n_labels": len(outputs),
                                       "d_model": emb.shape[1], "reading": reading or p["reading"], "teacher": teacher})
         model = TReaderXML(mcfg, emb)
-        opts = _optimizers(model, cfg.lr)
+        opts = _optimizers(model, cfg.lr, cfg.embedding_lr)
         plan = bucketed_batches(ex.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng(0))[: warmup + batches]
         seen, took = 0, 0.0
         for i, idx in enumerate(plan):

@@ -42,6 +42,7 @@ class ModelConfig:
     bottleneck: int = 512  # width of W^HB (Eq. 17)
     pool: str = "max"  # how the interaction sequence becomes one vector (the paper does not say)
     dropout: float = 0.2
+    norm: bool = False  # LayerNorm after every attention layer (and its residual); not in the paper
     freeze_embedding: bool = False
     sparse_embedding: bool = True
 
@@ -86,7 +87,7 @@ class SelfAttention(nn.Module):
 class Reading(nn.Module):
     """One branch's Reading part, by the names of Table 3 (R = the residual of Eq. 14-15)."""
 
-    def __init__(self, reading: str, d_model: int, n_heads: int, dropout: float):
+    def __init__(self, reading: str, d_model: int, n_heads: int, dropout: float, norm: bool = False):
         super().__init__()
         self.reading = check_reading(reading)
         layers = {
@@ -98,13 +99,21 @@ class Reading(nn.Module):
             "MMHSA+R+MHSA": [True, False],
         }[reading]
         self.layers = nn.ModuleList(SelfAttention(d_model, n_heads, causal, dropout) for causal in layers)
+        self.norms = nn.ModuleList(_norm(d_model, norm) for _ in layers)
+        self.normalise = norm
         self.residual = "+R" in reading  # the residual wraps the first layer (Eq. 14-15)
 
     def forward(self, e: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        for i, layer in enumerate(self.layers):
+        for i, (layer, norm) in enumerate(zip(self.layers, self.norms)):
             out = layer(e, keep)
             e = e + out if (i == 0 and self.residual) else out
+            if self.normalise:
+                e = norm(e) * keep[..., None]  # LayerNorm of zeros is its bias: keep padded positions at zero
         return e
+
+
+def _norm(d_model: int, on: bool) -> nn.Module:
+    return nn.LayerNorm(d_model) if on else nn.Identity()
 
 
 class TReaderXML(nn.Module):
@@ -121,10 +130,11 @@ class TReaderXML(nn.Module):
         self.embed.weight.requires_grad_(not cfg.freeze_embedding)
         self.drop = nn.Dropout(cfg.dropout)
         # Reading: separate weights for the text and the teacher branch (W_x vs W_y' in Eq. 4-13)
-        self.read_text = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout)
-        self.read_teacher = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout) if cfg.teacher else None
+        self.read_text = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout, cfg.norm)
+        self.read_teacher = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout, cfg.norm) if cfg.teacher else None
         # Interaction: MMHSA over [O_y'; O_x] (Eq. 16), then the bottleneck W^HB (Eq. 17)
         self.interact = SelfAttention(cfg.d_model, cfg.n_heads, causal=True, dropout=cfg.dropout)
+        self.interact_norm = _norm(cfg.d_model, cfg.norm)
         self.w_hb = nn.Linear(cfg.d_model, cfg.bottleneck)
         # Predicting: W^Output (Eq. 18)
         self.w_out = nn.Linear(cfg.bottleneck, cfg.n_labels)
@@ -148,7 +158,7 @@ class TReaderXML(nn.Module):
             keep_y = teacher != 0
             o_y = self.read_teacher(self.drop(self.embed(teacher)), keep_y)
             o, keep = torch.cat([o_y, o], dim=1), torch.cat([keep_y, keep_x], dim=1)  # Eq. 16
-        o = self.w_hb(self.interact(o, keep))  # Eq. 17
+        o = self.w_hb(self.interact_norm(self.interact(o, keep)))  # Eq. 17
         if self.cfg.pool == "max":
             pooled = o.masked_fill(~keep[..., None], float("-inf")).amax(dim=1)
             pooled = torch.where(keep.any(1, keepdim=True), pooled, torch.zeros_like(pooled))

@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import logging
+import math
 import os
 import random
 import time
@@ -40,6 +41,11 @@ class TrainConfig:
     lr: float = 1e-4  # paper: Adam at 1e-4
     lr_decay: float = 0.5  # multiply the learning rate by this ...
     lr_patience: int = 1  # ... after this many epochs without validation improvement
+    embedding_lr: float = 1.0  # the word embedding's learning rate, as a multiple of lr
+    schedule: str = "plateau"  # plateau: only the decay above | cosine: also a cosine from lr to 0 over `epochs`
+    warmup: float = 0.0  # epochs of linear warm-up from 0 to lr
+    clip: float = 0.0  # clip the dense gradients to this global norm (0: off)
+    teacher_dropout: float = 0.0  # share of training texts shown without their teacher set, drawn anew each epoch
     early_stop: int = 3  # stop after this many epochs without improvement
     monitor: str = "nDCG@5"  # validation metric that decides "improvement" and the kept model
     val_fraction: float = 0.1  # carved from train, seeded
@@ -53,6 +59,10 @@ class TrainConfig:
         if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1 or not 0 <= self.val_fraction < 1:
             raise ConfigError(f"invalid training settings: lr {self.lr}, batch_size {self.batch_size}, "
                              f"epochs {self.epochs}, val_fraction {self.val_fraction}")
+        if self.schedule not in ("plateau", "cosine") or self.embedding_lr <= 0 or self.warmup < 0 or self.clip < 0 or not 0 <= self.teacher_dropout < 1:
+            raise ConfigError(f"invalid training settings: schedule {self.schedule!r} (plateau | cosine), warmup {self.warmup}, "
+                              f"embedding_lr {self.embedding_lr}, "
+                              f"clip {self.clip}, teacher_dropout {self.teacher_dropout} (in [0, 1))")
         if self.monitor not in ("P@1", "P@3", "P@5", "nDCG@1", "nDCG@3", "nDCG@5"):
             raise ConfigError(f"train.monitor must be P@k or nDCG@k for k in 1, 3, 5; got {self.monitor!r}")
 
@@ -178,7 +188,26 @@ def evaluate_logits(logits: np.ndarray, y: sp.csr_matrix, inv_ps: np.ndarray | N
     return metrics.metrics_at_k(y, idx, inv_ps, ks)
 
 
-def train_step(model: TReaderXML, opts, text, teacher, y, bf16: bool = False) -> float:
+def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """The scheduled share of the learning rate at 0-based ``step`` (warm-up, then cosine when asked)."""
+    f = 1.0
+    warm = cfg.warmup * steps_per_epoch
+    if warm > 0:
+        f = min(1.0, (step + 1) / warm)
+    if cfg.schedule == "cosine":
+        f *= 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, cfg.epochs * steps_per_epoch))))
+    return f
+
+
+def drop_teacher(teacher: torch.Tensor | None, p: float, rng: np.random.Generator) -> torch.Tensor | None:
+    """Blank the teacher tokens of a share ``p`` of the rows (all padding: the model sees the text alone)."""
+    if teacher is None or p <= 0:
+        return teacher
+    blank = torch.from_numpy(rng.random(teacher.shape[0]) < p).to(teacher.device)
+    return teacher.masked_fill(blank[:, None], 0)
+
+
+def train_step(model: TReaderXML, opts, text, teacher, y, bf16: bool = False, clip: float = 0.0) -> float:
     """One optimisation step on one batch (Eq. 19 loss); returns the batch loss."""
     with torch.autocast(text.device.type, dtype=torch.bfloat16, enabled=bf16):
         logits = model(text, teacher)
@@ -186,18 +215,22 @@ def train_step(model: TReaderXML, opts, text, teacher, y, bf16: bool = False) ->
     for o in opts:
         o.zero_grad(set_to_none=True)
     loss.backward()
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_([p for p in opts[0].param_groups[0]["params"] if p.grad is not None], clip)
     for o in opts:
         o.step()
     return float(loss.detach())
 
 
-def _optimizers(model: TReaderXML, lr: float):
-    sparse = [model.embed.weight] if model.cfg.sparse_embedding and not model.cfg.freeze_embedding else []
-    dense = [p for p in model.parameters() if p.requires_grad and all(p is not s for s in sparse)]
-    opts = [torch.optim.Adam(dense, lr=lr)]
-    if sparse:
-        opts.append(torch.optim.SparseAdam(sparse, lr=lr))
-    return opts
+def _optimizers(model: TReaderXML, lr: float, embedding_lr: float = 1.0):
+    """Adam for the dense weights; the embedding (SparseAdam when sparse) in a group of its own, at
+    ``embedding_lr`` times the rate. Each group keeps its multiple in ``scale``."""
+    emb = [model.embed.weight] if model.embed.weight.requires_grad else []
+    dense = [p for p in model.parameters() if p.requires_grad and p is not model.embed.weight]
+    groups = [{"params": emb, "lr": lr * embedding_lr, "scale": embedding_lr}] if emb else []
+    if model.cfg.sparse_embedding and emb:
+        return [torch.optim.Adam([{"params": dense, "lr": lr, "scale": 1.0}]), torch.optim.SparseAdam(groups)]
+    return [torch.optim.Adam([{"params": dense, "lr": lr, "scale": 1.0}, *groups])]
 
 
 def fingerprint(settings: object, files: list[Path]) -> str:
@@ -249,7 +282,7 @@ def fit(
     model = TReaderXML(model_cfg, embeddings)
     model.init_output_bias(torch.from_numpy(np.asarray(fit_set.y.mean(axis=0)).ravel()))
     model = model.to(device)
-    opts = _optimizers(model, cfg.lr)
+    opts = _optimizers(model, cfg.lr, cfg.embedding_lr)
     history: list[dict] = []
     best = {"metric": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     bad, start_epoch, lr = 0, 1, cfg.lr
@@ -274,15 +307,17 @@ def fit(
         if stopped:
             break
         model.train()
-        for o in opts:
-            for g in o.param_groups:
-                g["lr"] = lr
         batches = bucketed_batches(fit_set.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng([cfg.seed, epoch]))
+        drop_rng = np.random.default_rng([cfg.seed, epoch, 1])
         total, seen, t0 = 0.0, 0, time.perf_counter()
         bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress, unit="batch", leave=False)
         for b, idx in enumerate(bar):
             _kill_hook(epoch, b)
-            loss = train_step(model, opts, *fit_set.tensors(idx, device), bf16=cfg.bf16)
+            for o in opts:
+                for g in o.param_groups:
+                    g["lr"] = lr * g["scale"] * lr_factor(cfg, (epoch - 1) * len(batches) + b, len(batches))
+            text, teacher, y = fit_set.tensors(idx, device)
+            loss = train_step(model, opts, text, drop_teacher(teacher, cfg.teacher_dropout, drop_rng), y, bf16=cfg.bf16, clip=cfg.clip)
             total += loss * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.4f}")

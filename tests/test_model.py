@@ -97,10 +97,11 @@ def test_config_round_trips_through_a_dict():
 # --- padding ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("norm", [False, True])
 @pytest.mark.parametrize("pool", ["max", "mean"])
 @pytest.mark.parametrize("reading", READINGS)
-def test_padding_changes_no_logit(reading, pool):
-    model = make_model(reading, teacher=True, pool=pool)
+def test_padding_changes_no_logit(reading, pool, norm):
+    model = make_model(reading, teacher=True, pool=pool, norm=norm)
     with torch.no_grad():
         base = model(ids(TEXT_A), ids(TEACH_A))
         longer_text = model(ids(TEXT_A, width=len(TEXT_A) + 7), ids(TEACH_A))
@@ -110,10 +111,11 @@ def test_padding_changes_no_logit(reading, pool):
         assert torch.allclose(out, base, atol=1e-5)
 
 
+@pytest.mark.parametrize("norm", [False, True])
 @pytest.mark.parametrize("teacher", [True, False])
 @pytest.mark.parametrize("reading", READINGS)
-def test_batched_texts_of_different_lengths_score_as_alone(reading, teacher):
-    model = make_model(reading, teacher)
+def test_batched_texts_of_different_lengths_score_as_alone(reading, teacher, norm):
+    model = make_model(reading, teacher, norm=norm)
 
     def run(texts, teachers):
         return model(ids(*texts), ids(*teachers) if teacher else None)
@@ -225,6 +227,37 @@ def test_reading_composes_its_layers_as_named(reading):
         else:  # MMHSA+MHSA: no residual
             expected = layers[1](layers[0](e, keep), keep)
     assert torch.allclose(out, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("reading", READINGS)
+def test_norm_puts_a_layer_norm_after_every_reading_layer(reading):
+    torch.manual_seed(2)
+    r = Reading(reading, D, HEADS, 0.0, norm=True).eval()
+    e = torch.randn(2, 5, D)
+    keep = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
+    with torch.no_grad():
+        out, x = r(e, keep), e
+        for i, (layer, norm) in enumerate(zip(r.layers, r.norms)):
+            y = layer(x, keep)
+            x = F.layer_norm(x + y if i == 0 and "+R" in reading else y, (D,), norm.weight, norm.bias) * keep[..., None]
+    assert torch.allclose(out, x, atol=1e-5)
+    assert len(r.norms) == len(TABLE3[reading])
+    if reading != "none":
+        assert torch.equal(out[1, 3:], torch.zeros(2, D))  # padded positions stay zero
+        assert torch.allclose(out[0].mean(-1), torch.zeros(5), atol=1e-5)  # normalised per position
+
+
+def test_norm_keeps_the_causal_reading_causal():
+    torch.manual_seed(3)
+    r = Reading("MMHSA+R", D, HEADS, 0.0, norm=True).eval()
+    x = torch.randn(1, 6, D)
+    y = x.clone()
+    y[0, 4] = torch.randn(D)
+    keep = torch.ones(1, 6, dtype=torch.bool)
+    with torch.no_grad():
+        a, b = r(x, keep), r(y, keep)
+    assert torch.equal(a[0, :4], b[0, :4])
+    assert not torch.allclose(a[0, 4:], b[0, 4:])
 
 
 def test_branches_and_interaction_have_their_own_weights():

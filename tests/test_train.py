@@ -15,7 +15,8 @@ import torch
 import yaml
 
 from pipeline.model import ModelConfig
-from pipeline.train import Ragged, TrainConfig, bucketed_batches, fit, split_validation, top_k
+from pipeline.errors import ConfigError
+from pipeline.train import Ragged, TrainConfig, bucketed_batches, drop_teacher, fit, lr_factor, split_validation, top_k
 from tests.tiny import write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,9 +70,10 @@ def _tiny_examples():
     return examples(tokens, teach, docs, labels)
 
 
-def test_two_runs_with_the_same_seed_are_identical():
-    mc = ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8)
-    tc = TrainConfig(epochs=3, batch_size=8, lr=1e-2, val_fraction=0.2, early_stop=10)
+@pytest.mark.parametrize("extra", [{}, {"schedule": "cosine", "warmup": 0.5, "clip": 1.0, "teacher_dropout": 0.3}])
+def test_two_runs_with_the_same_seed_are_identical(extra):
+    mc = ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8, norm=bool(extra))
+    tc = TrainConfig(epochs=3, batch_size=8, lr=1e-2, val_fraction=0.2, early_stop=10, **extra)
     m1, h1 = fit(mc, tc, _tiny_examples(), None, progress=False)
     m2, h2 = fit(mc, tc, _tiny_examples(), None, progress=False)
     assert [r["loss"] for r in h1] == [r["loss"] for r in h2] and len(h1) == 3
@@ -85,6 +87,55 @@ def test_early_stopping_and_lr_decay():
     _, history = fit(mc, tc, _tiny_examples(), None, progress=False)  # lr ~0: nothing improves after epoch 1
     assert len(history) == 3  # epoch 1 sets the best; 2 and 3 do not improve: stop
     assert [r["lr"] for r in history] == [1e-12, 1e-12, 0.5e-12]
+
+
+def test_lr_schedule_warms_up_then_follows_the_cosine():
+    steps = 10
+    plateau = TrainConfig(epochs=4)
+    assert [lr_factor(plateau, s, steps) for s in range(40)] == [1.0] * 40  # the old behaviour: no schedule
+    warm = TrainConfig(epochs=4, warmup=0.5)
+    assert [lr_factor(warm, s, steps) for s in range(6)] == [0.2, 0.4, 0.6, 0.8, 1.0, 1.0]
+    cos = TrainConfig(epochs=4, schedule="cosine", warmup=1)
+    f = [lr_factor(cos, s, steps) for s in range(40)]
+    assert f[0] == pytest.approx(0.1 * 1.0) and f[9] == pytest.approx(0.5 * (1 + np.cos(np.pi * 9 / 40)))
+    assert f[20] == pytest.approx(0.5) and f[39] < 0.002  # half-way: half; the last step: almost nothing
+    assert all(a >= b for a, b in zip(f[10:], f[11:]))  # after the warm-up it only goes down
+
+
+def test_drop_teacher_blanks_whole_rows_at_the_asked_rate():
+    teacher = torch.arange(1, 2001).reshape(1000, 2)
+    assert drop_teacher(teacher, 0.0, np.random.default_rng(0)) is teacher
+    assert drop_teacher(None, 0.5, np.random.default_rng(0)) is None
+    out = drop_teacher(teacher, 0.3, np.random.default_rng(0))
+    blank = (out == 0).all(1)
+    assert torch.equal(out[~blank], teacher[~blank]) and not (out[~blank] == 0).any()  # the others untouched
+    assert 0.25 < blank.float().mean() < 0.35
+    assert torch.equal(out, drop_teacher(teacher, 0.3, np.random.default_rng(0)))  # seeded
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_embedding_learns_at_its_own_rate(sparse):
+    from pipeline.model import TReaderXML
+    from pipeline.train import _optimizers
+
+    torch.manual_seed(0)
+    model = TReaderXML(ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8, sparse_embedding=sparse))
+    opts = _optimizers(model, 1e-3, embedding_lr=10.0)
+    groups = [g for o in opts for g in o.param_groups]
+    emb = [g for g in groups if any(p is model.embed.weight for p in g["params"])]
+    assert len(emb) == 1 and emb[0]["lr"] == pytest.approx(1e-2) and emb[0]["params"] == [model.embed.weight]
+    assert all(g["lr"] == 1e-3 for g in groups if g is not emb[0])
+    n_params = sum(len(g["params"]) for g in groups)
+    assert n_params == len(list(model.parameters()))  # every weight is trained exactly once
+    model.cfg.freeze_embedding = True
+    model.embed.weight.requires_grad_(False)
+    assert all(p is not model.embed.weight for o in _optimizers(model, 1e-3, 10.0) for g in o.param_groups for p in g["params"])
+
+
+@pytest.mark.parametrize("bad", [{"embedding_lr": 0}, {"schedule": "linear"}, {"warmup": -1}, {"clip": -0.1}, {"teacher_dropout": 1.0}])
+def test_invalid_schedule_settings_raise(bad):
+    with pytest.raises(ConfigError, match="invalid training settings"):
+        TrainConfig(**bad)
 
 
 # --- resuming after a kill, through the real stage -------------------------------------------
