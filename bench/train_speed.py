@@ -13,34 +13,24 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import torch
 import typer
 import yaml
+from _inputs import train_inputs
 
-from pipeline import predict
-from pipeline.model import ModelConfig, TReaderXML
-from pipeline.train import TrainConfig, _optimizers, bucketed_batches, train_step
+from pipeline.model import TReaderXML
+from pipeline.train import _optimizers, bucketed_batches, train_step
 
 
 def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path = Path("params.yaml"),
          batches: int = 40, warmup: int = 5, reading: str = "", teacher: bool = True) -> None:
-    p = yaml.safe_load(params.read_text())
-    root = data / dataset
-    labels = pq.read_table(root / "prepared" / "labels.parquet")
-    outputs = predict.target_labels(labels)
-    ex = predict.examples(pq.read_table(root / "tokens" / "train.parquet"),
-                          pq.read_table(root / "teacher" / "train.parquet") if teacher else None,
-                          pq.read_table(root / "prepared" / "train.parquet"), outputs)
-    emb = torch.from_numpy(np.load(root / "embed" / "embeddings.npy"))
-    cfg = TrainConfig.from_dict(p["train"])
+    p = {**yaml.safe_load(params.read_text()), "teacher": teacher, **({"reading": reading} if reading else {})}
+    ex, emb, mcfg, cfg, _ = train_inputs(data / dataset, p)
     typer.echo(f"{dataset}: {len(ex)} texts, mean {ex.text.lengths.mean():.0f} text + "
                f"{0 if ex.teacher is None else ex.teacher.lengths.mean():.0f} teacher tokens, batch {cfg.batch_size}, "
                f"{torch.get_num_threads()} threads")
     for bf16 in (False, True):
         torch.manual_seed(0)
-        mcfg = ModelConfig.from_dict({**p["model"], "vocab_size": emb.shape[0], "n_labels": len(outputs),
-                                      "d_model": emb.shape[1], "reading": reading or p["reading"], "teacher": teacher})
         model = TReaderXML(mcfg, emb)
         opts = _optimizers(model, cfg.lr, cfg.embedding_lr)
         plan = bucketed_batches(ex.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng(0))[: warmup + batches]
