@@ -30,10 +30,11 @@ Edge cases, all as napkinXC:
   label weight 0 in the best top k and raises KeyError on a hit on it; we do not
   copy that.
 
-Two layers. The core (``relevance``, ``metrics_at_k``, ``precision_by_frequency_at_k``)
+Two layers. The core (``relevance``, ``metrics_at_k``, ``per_document``, ``precision_by_frequency_at_k``)
 works on index arrays: ``true`` is a sparse (n_docs, n_labels) matrix whose
 non-zeros are the true labels, ``top`` an int array (n_docs, K) of label indices,
-best first, padded with -1. The string layer (``evaluate``, ``precision_by_frequency``)
+best first, padded with -1. The string layer (``evaluate``, ``evaluate_per_document``,
+``precision_by_frequency``)
 takes lists of label strings, turns them into index arrays with ``to_index_arrays``
 and calls the core. Everything is vectorised; no Python loop runs per document or
 per label.
@@ -157,14 +158,66 @@ def relevance(true, top) -> np.ndarray:
     return _relevance(t, _check_top(top, t.shape[0], t.shape[1], width))
 
 
-def _best_q_sums(true: sp.csr_matrix, q: np.ndarray, ks: tuple[int, ...]) -> list[float]:
-    """For each k: sum over documents of the k largest q among the document's true labels."""
+def _best_q(true: sp.csr_matrix, q: np.ndarray, ks: tuple[int, ...]) -> list[np.ndarray]:
+    """For each k: per document, the sum of the k largest q among the document's true labels."""
     rows = np.repeat(np.arange(true.shape[0], dtype=np.int64), np.diff(true.indptr))
     qt = q[true.indices]
     order = np.lexsort((-qt, rows))  # by document, then by q descending
     rank = np.arange(true.nnz) - true.indptr[rows]  # rows[order] == rows: grouping is kept
     qs = qt[order]
-    return [float(qs[rank < k].sum()) for k in ks]
+    return [np.bincount(rows[rank < k], weights=qs[rank < k], minlength=true.shape[0]) for k in ks]
+
+
+def per_document(true, top, inv_ps: np.ndarray | None = None,
+                 ks: Sequence[int] = DEFAULT_KS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each metric as per-document (numerator, denominator) arrays: the metric is num.sum() / den.sum().
+
+    For P@k and nDCG@k the denominator is 1 for every document (they are means); for
+    PSP@k the numerator is the document's q-weighted hits in the top k and the
+    denominator its best possible top-k sum (PSP@k is a ratio of sums). Resampling
+    documents and re-summing gives the metric on the resample (``pipeline.compare``).
+    Arguments as ``metrics_at_k``.
+    """
+    ks = _check_ks(ks)
+    t = _canonical_true(true)
+    n_docs, n_labels = t.shape
+    if n_docs == 0:
+        raise ValueError("there are no documents to evaluate")
+    kmax = max(ks)
+    top = _check_top(top, n_docs, n_labels, kmax)
+    rel = _relevance(t, top)
+    ones = np.ones(n_docs)
+
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    hits = np.cumsum(rel, axis=1)  # hits[:, k-1] = hits in the top k
+    for k in ks:
+        out[f"P@{k}"] = (hits[:, k - 1] / k, ones)
+
+    discount = 1.0 / np.log2(np.arange(2, kmax + 2))  # rank r -> 1 / log2(r + 1)
+    dcg = np.cumsum(rel * discount, axis=1)
+    ideal = np.concatenate([[0.0], np.cumsum(discount)])  # ideal[m] = IDCG of m relevant ranks
+    n_true = np.diff(t.indptr)
+    for k in ks:
+        idcg = ideal[np.minimum(n_true, k)]
+        out[f"nDCG@{k}"] = (np.divide(dcg[:, k - 1], idcg, out=np.zeros(n_docs), where=idcg > 0), ones)  # |y| = 0 -> 0
+
+    if inv_ps is not None:
+        q = np.asarray(inv_ps, dtype=np.float64)
+        if q.shape != (n_labels,):
+            raise ValueError(f"inv_ps must have one value per label ({n_labels}), got shape {q.shape}")
+        gained = np.cumsum(np.where(rel, q[np.maximum(top, 0)], 0.0), axis=1)
+        for k, best in zip(ks, _best_q(t, q, ks)):
+            out[f"PSP@{k}"] = (gained[:, k - 1], best)
+    return out
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> float:
+    """num.sum() / den.sum(), 0 when the denominator is 0 (no true label anywhere; napkinXC gives nan).
+
+    Capped at 1: for PSP@k the two sums add the same terms in other orders, so a perfect
+    ranking may come out a hair above 1."""
+    d = float(den.sum())
+    return min(1.0, float(num.sum()) / d) if d > 0 else 0.0
 
 
 def metrics_at_k(true, top, inv_ps: np.ndarray | None = None, ks: Sequence[int] = DEFAULT_KS) -> dict[str, float]:
@@ -177,40 +230,7 @@ def metrics_at_k(true, top, inv_ps: np.ndarray | None = None, ks: Sequence[int] 
 
     Keys: "P@k" for each k, then "nDCG@k", then "PSP@k". Definitions: module docstring.
     """
-    ks = _check_ks(ks)
-    t = _canonical_true(true)
-    n_docs, n_labels = t.shape
-    if n_docs == 0:
-        raise ValueError("there are no documents to evaluate")
-    kmax = max(ks)
-    top = _check_top(top, n_docs, n_labels, kmax)
-    rel = _relevance(t, top)
-
-    out: dict[str, float] = {}
-    hits = np.cumsum(rel, axis=1)  # hits[:, k-1] = hits in the top k
-    for k in ks:
-        out[f"P@{k}"] = float(hits[:, k - 1].sum() / (n_docs * k))
-
-    discount = 1.0 / np.log2(np.arange(2, kmax + 2))  # rank r -> 1 / log2(r + 1)
-    dcg = np.cumsum(rel * discount, axis=1)
-    ideal = np.concatenate([[0.0], np.cumsum(discount)])  # ideal[m] = IDCG of m relevant ranks
-    n_true = np.diff(t.indptr)
-    for k in ks:
-        idcg = ideal[np.minimum(n_true, k)]
-        ndcg = np.divide(dcg[:, k - 1], idcg, out=np.zeros(n_docs), where=idcg > 0)  # |y| = 0 -> 0
-        out[f"nDCG@{k}"] = float(ndcg.mean())
-
-    if inv_ps is not None:
-        q = np.asarray(inv_ps, dtype=np.float64)
-        if q.shape != (n_labels,):
-            raise ValueError(f"inv_ps must have one value per label ({n_labels}), got shape {q.shape}")
-        gained = np.cumsum(np.where(rel, q[np.maximum(top, 0)], 0.0), axis=1)
-        best = _best_q_sums(t, q, ks)
-        for k, b in zip(ks, best):
-            # No true label anywhere: napkinXC gives 0/0 = nan; we report 0.
-            # The two sums add the same terms in other orders: a perfect ranking may come out a hair above 1.
-            out[f"PSP@{k}"] = min(1.0, float(gained[:, k - 1].sum() / b)) if b > 0 else 0.0
-    return out
+    return {name: ratio(num, den) for name, (num, den) in per_document(true, top, inv_ps, ks).items()}
 
 
 def _check_bins(bins) -> list[tuple[int, int | None]]:
@@ -355,10 +375,24 @@ def evaluate(
     Returns {"P@1": ..., "P@3": ..., "P@5": ..., "nDCG@1": ..., ..., "PSP@5": ...}
     for the given ks, plain floats in [0, 1]. Definitions and edge cases: module docstring.
     """
+    return {name: ratio(num, den) for name, (num, den) in
+            evaluate_per_document(true, predicted, train_counts, n_train, ks, a, b).items()}
+
+
+def evaluate_per_document(
+    true: "list[list[str]]",
+    predicted: "list[list[str]]",
+    train_counts: "dict[str, int]",
+    n_train: int,
+    ks: Sequence[int] = DEFAULT_KS,
+    a: float = 0.55,
+    b: float = 1.5,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``evaluate``'s metrics as per-document (numerator, denominator) arrays (see ``per_document``)."""
     ks = _check_ks(ks)
     true_m, top, vocab = to_index_arrays(true, predicted, max(ks), labels=())
     q = inverse_propensity(_counts_for(vocab, train_counts), n_train, a, b)
-    return metrics_at_k(true_m, top, q, ks)
+    return per_document(true_m, top, q, ks)
 
 
 def precision_by_frequency(

@@ -11,10 +11,13 @@ import scipy.sparse as sp
 
 from pipeline.metrics import (
     evaluate,
+    evaluate_per_document,
     inverse_propensity,
     metrics_at_k,
+    per_document,
     precision_by_frequency,
     precision_by_frequency_at_k,
+    ratio,
     relevance,
     to_index_arrays,
 )
@@ -338,3 +341,21 @@ def test_precision_by_frequency_bins_add_up_to_precision(random_problem):
     assert sum(r["P@5"] for r in rows) == pytest.approx(m.precision_at_k(true, pred, k=5)[4], abs=1e-12)
     assert sum(r["test_occurrences"] for r in rows) == sum(map(len, true))
     assert rows[0]["test_occurrences"] > 0  # labels 190-199 are in the test set, never in train
+
+
+def test_per_document_parts_by_hand_and_they_sum_to_the_metric():
+    # the same three documents as test_psp_is_a_ratio_of_sums_by_hand (q = 1, 2, 3, 4)
+    true = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]]))
+    top = np.array([[0, 2, -1], [1, 3, 0], [3, -1, -1]])
+    q = np.array([1.0, 2.0, 3.0, 4.0])
+    parts = per_document(true, top, q, ks=(1, 2))
+    np.testing.assert_allclose(parts["P@2"][0], [0.5, 0.5, 0.0])
+    np.testing.assert_allclose(parts["nDCG@2"][0], [1 / (1 + 1 / np.log2(3)), 1 / np.log2(3), 0.0])
+    np.testing.assert_allclose(parts["PSP@1"][0], [1, 0, 0])
+    np.testing.assert_allclose(parts["PSP@1"][1], [2, 4, 0])
+    np.testing.assert_allclose(parts["PSP@2"][1], [3, 4, 0])
+    whole = metrics_at_k(true, top, q, ks=(1, 2))
+    assert {k: ratio(*v) for k, v in parts.items()} == whole
+    strings = evaluate_per_document(TRUE, PRED, COUNTS, n_train=100)
+    assert {k: ratio(*v) for k, v in strings.items()} == evaluate(TRUE, PRED, COUNTS, n_train=100)
+    assert all(len(num) == len(den) == len(TRUE) for num, den in strings.values())
