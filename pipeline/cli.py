@@ -189,5 +189,64 @@ def table(
     typer.echo(f"table {number}: {len(records)} run(s), {ran} of them run now; see reports/table{number}.md")
 
 
+@app.command()
+def compare(
+    first: str = typer.Argument(..., help="Predictions to test: a method name (treaderxml, bonsai, parabel, plt, knn) or a predictions Parquet file."),
+    second: str = typer.Argument(..., help="Predictions to compare against, the same way."),
+    dataset: str = typer.Option(None, "--dataset", "-d", help="Whose test split (default: params `dataset`)."),
+    data: Path = typer.Option(Path("data"), help="Root folder of the pipeline's artifacts."),
+    params: Path = typer.Option(Path("params.yaml"), help="Parameter file (`dataset`, `evaluate`: ks and propensity constants)."),
+    resamples: int = typer.Option(10_000, min=100, help="Bootstrap resamples of the test documents."),
+    seed: int = typer.Option(0, help="Seed of the resampling."),
+    level: float = typer.Option(0.95, min=0.5, max=0.999, help="Coverage of the interval."),
+    out: Path = typer.Option(None, help="Also write the comparison as JSON here."),
+) -> None:
+    """Whether FIRST beats SECOND on the test split beyond chance: a paired bootstrap over test documents.
+
+    Prints each metric for both, their difference with a percentile interval, a two-sided
+    p-value and how often FIRST wins across resamples. It measures the test sample's noise
+    only; training another seed adds noise of its own (README, "How sure are these numbers").
+    """
+    import yaml
+
+    from pipeline import compare as cmp
+    from pipeline import metrics
+    from pipeline.io import read_table, write_json
+
+    try:
+        p = yaml.safe_load(params.read_text()) if params.exists() else {}
+        name = dataset or p.get("dataset") or "reuters21578"
+        ev = {"ks": [1, 3, 5], "propensity_a": 0.55, "propensity_b": 1.5, **(p.get("evaluate") or {})}
+        root = data / name
+        truth = read_table(root / "prepared" / "test.parquet", "documents")
+        labels = read_table(root / "prepared" / "labels.parquet", "labels")
+        n_train = read_table(root / "prepared" / "train.parquet", "documents").num_rows
+        counts = dict(zip(labels["label"].to_pylist(), labels["train_count"].to_pylist()))
+        preds = [read_table(Path(x) if x.endswith(".parquet") else root / "predictions" / f"{x}.parquet", "predictions")
+                 for x in (first, second)]
+        ids = truth["id"].to_pylist()
+        rows = cmp.align(preds[0]["id"].to_pylist(), preds[1]["id"].to_pylist(), ids)
+        true = truth["labels"].to_pylist()
+        parts = []
+        for pr, r in zip(preds, rows):
+            ranked = pr["labels"].to_pylist()
+            parts.append(metrics.evaluate_per_document(true, [ranked[i] for i in r], counts, n_train, ev["ks"],
+                                                       ev["propensity_a"], ev["propensity_b"]))
+    except TreaderError as exc:
+        _fail(exc)
+    res = cmp.paired_bootstrap(parts[0], parts[1], resamples=resamples, seed=seed, level=level)
+    typer.echo(f"{name}: {len(ids)} test documents, {resamples} paired resamples (seed {seed}), {level:.0%} intervals")
+    typer.echo(f"{'metric':8s} {'first':>7s} {'second':>7s} {'diff':>8s}  {'interval':^19s} {'p':>7s} {'first wins':>10s}")
+    floor = 2 / resamples  # the smallest p-value this many resamples can show
+    for d in res:
+        pv = f"<{floor:.4f}" if d.p < floor else f"{d.p:.4f}"
+        typer.echo(f"{d.metric:8s} {d.a:7.4f} {d.b:7.4f} {d.diff:+8.4f}  [{d.low:+.4f}, {d.high:+.4f}] {pv:>7s} {d.a_wins:10.1%}")
+    if out:
+        write_json({"dataset": name, "first": first, "second": second, "documents": len(ids), "resamples": resamples,
+                    "seed": seed, "level": level,
+                    "metrics": [{"metric": d.metric, "first": d.a, "second": d.b, "diff": d.diff, "low": d.low,
+                                 "high": d.high, "p": d.p, "first_wins": d.a_wins} for d in res]}, out)
+
+
 if __name__ == "__main__":  # python -m pipeline.cli
     app(prog_name="treader")
