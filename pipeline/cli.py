@@ -203,9 +203,7 @@ def compare(
 ) -> None:
     """Whether FIRST beats SECOND on the test split beyond chance: a paired bootstrap over test documents.
 
-    Prints each metric for both, their difference with a percentile interval, a two-sided
-    p-value and how often FIRST wins across resamples. It measures the test sample's noise
-    only; training another seed adds noise of its own (README, "How sure are these numbers").
+    Prints each metric for both, their difference with a percentile interval, a two-sided p-value and how often FIRST wins across resamples. It measures the test sample's noise only; training another seed adds noise of its own (README, "How sure are these numbers").
     """
     import yaml
 

@@ -114,3 +114,10 @@ def test_cli_compares_two_prediction_files(tmp_path, monkeypatch):
     assert p1["low"] > 0 and p1["first_wins"] == 1.0
     res = CliRunner().invoke(app, ["compare", "good", "nosuch", "-d", "mini", "--params", "none.yaml"])
     assert res.exit_code == 2 and "missing artifact" in res.output
+
+
+def test_cli_help_says_what_it_measures():
+    res = CliRunner().invoke(app, ["compare", "--help"])
+    text = " ".join(res.output.replace("│", " ").split())
+    for words in ("paired bootstrap", "--resamples", "--seed", "--level", "percentile interval", "another seed"):
+        assert words in text, words
