@@ -9,6 +9,10 @@
 MMHSA is multi-head self-attention with a causal (upper-triangular) mask and a tanh
 output projection; MHSA is the same without the causal mask. Both always mask padding
 keys, so a padded position never carries attention.
+
+Not in the paper: with ``ModelConfig.norm`` (params `model.norm`) a LayerNorm follows
+every attention layer (after its residual, in Reading and in Interaction); padded
+positions stay zero.
 """
 
 from __future__ import annotations

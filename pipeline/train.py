@@ -216,7 +216,8 @@ def train_step(model: TReaderXML, opts, text, teacher, y, bf16: bool = False, cl
         o.zero_grad(set_to_none=True)
     loss.backward()
     if clip > 0:
-        torch.nn.utils.clip_grad_norm_([p for p in opts[0].param_groups[0]["params"] if p.grad is not None], clip)
+        dense = [p for p in model.parameters() if p is not model.embed.weight and p.grad is not None]
+        torch.nn.utils.clip_grad_norm_(dense, clip)  # every weight but the word embedding, whichever optimiser holds it
     for o in opts:
         o.step()
     return float(loss.detach())

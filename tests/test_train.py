@@ -223,3 +223,23 @@ def test_checkpoint_of_other_parameters_is_ignored(pipeline_dir):
     assert res.returncode == 0, res.stderr
     assert "ignoring" in res.stderr and "resuming" not in res.stderr
     assert torch.load(ckpt, weights_only=False)["epoch"] == 5
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_clip_bounds_every_weight_but_the_embedding(sparse):
+    from pipeline.model import TReaderXML
+    from pipeline.train import _optimizers, train_step
+
+    torch.manual_seed(0)
+    model = TReaderXML(ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=2, sparse_embedding=sparse))
+    opts = _optimizers(model, 1e-3)
+    text = torch.randint(1, 30, (4, 6))
+    teacher = torch.randint(1, 30, (4, 3))
+    y = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
+    model.w_out.weight.data.normal_()  # away from the zero start, so every weight gets a gradient
+    train_step(model, opts, text, teacher, y, clip=1e-3)
+    dense = [p.grad for p in model.parameters() if p is not model.embed.weight and p.grad is not None]
+    assert len(dense) > 10 and torch.linalg.vector_norm(torch.stack([g.norm() for g in dense])) <= 1e-3 * 1.001
+    emb = model.embed.weight.grad
+    emb_norm = emb.coalesce().values().norm() if emb.is_sparse else emb.norm()
+    assert emb_norm > 1e-3  # not clipped
