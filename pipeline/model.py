@@ -12,7 +12,8 @@ keys, so a padded position never carries attention.
 
 Not in the paper: with ``ModelConfig.norm`` (params `model.norm`) a LayerNorm follows
 every attention layer (after its residual, in Reading and in Interaction); padded
-positions stay zero.
+positions stay zero. With ``ModelConfig.residual = "all"`` (params `model.residual`) the
+residual R wraps every layer of a "+R" Reading, not only the first.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pipeline.errors import ConfigError
 
 READINGS = ("none", "MMHSA+R", "MHSA+R", "MHSA+R+MMHSA", "MMHSA+MHSA", "MMHSA+R+MHSA")
 POOLS = ("max", "mean")
+RESIDUALS = ("first", "all")
 
 
 def check_reading(reading: str) -> str:
@@ -47,6 +49,7 @@ class ModelConfig:
     pool: str = "max"  # how the interaction sequence becomes one vector (the paper does not say)
     dropout: float = 0.2
     norm: bool = False  # LayerNorm after every attention layer (and its residual); not in the paper
+    residual: str = "first"  # first: R wraps a "+R" Reading's first layer (Eq. 14-15) | all: every layer (not in the paper)
     freeze_embedding: bool = False
     sparse_embedding: bool = True
 
@@ -54,6 +57,8 @@ class ModelConfig:
         check_reading(self.reading)
         if self.pool not in POOLS:
             raise ConfigError(f"pool must be one of {POOLS}, got {self.pool!r}")
+        if self.residual not in RESIDUALS:
+            raise ConfigError(f"residual must be one of {RESIDUALS}, got {self.residual!r}")
         if self.d_model % self.n_heads:
             raise ConfigError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
 
@@ -91,7 +96,8 @@ class SelfAttention(nn.Module):
 class Reading(nn.Module):
     """One branch's Reading part, by the names of Table 3 (R = the residual of Eq. 14-15)."""
 
-    def __init__(self, reading: str, d_model: int, n_heads: int, dropout: float, norm: bool = False):
+    def __init__(self, reading: str, d_model: int, n_heads: int, dropout: float, norm: bool = False,
+                 residual: str = "first"):
         super().__init__()
         self.reading = check_reading(reading)
         layers = {
@@ -105,12 +111,13 @@ class Reading(nn.Module):
         self.layers = nn.ModuleList(SelfAttention(d_model, n_heads, causal, dropout) for causal in layers)
         self.norms = nn.ModuleList(_norm(d_model, norm) for _ in layers)
         self.normalise = norm
-        self.residual = "+R" in reading  # the residual wraps the first layer (Eq. 14-15)
+        # which layers the residual wraps: the first (Eq. 14-15), or with residual "all" every one; none without "+R"
+        self.residual = [("+R" in reading) and (i == 0 or residual == "all") for i in range(len(layers))]
 
     def forward(self, e: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        for i, (layer, norm) in enumerate(zip(self.layers, self.norms)):
+        for layer, norm, res in zip(self.layers, self.norms, self.residual):
             out = layer(e, keep)
-            e = e + out if (i == 0 and self.residual) else out
+            e = e + out if res else out
             if self.normalise:
                 e = norm(e) * keep[..., None]  # LayerNorm of zeros is its bias: keep padded positions at zero
         return e
@@ -134,8 +141,8 @@ class TReaderXML(nn.Module):
         self.embed.weight.requires_grad_(not cfg.freeze_embedding)
         self.drop = nn.Dropout(cfg.dropout)
         # Reading: separate weights for the text and the teacher branch (W_x vs W_y' in Eq. 4-13)
-        self.read_text = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout, cfg.norm)
-        self.read_teacher = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout, cfg.norm) if cfg.teacher else None
+        self.read_text = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout, cfg.norm, cfg.residual)
+        self.read_teacher = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout, cfg.norm, cfg.residual) if cfg.teacher else None
         # Interaction: MMHSA over [O_y'; O_x] (Eq. 16), then the bottleneck W^HB (Eq. 17)
         self.interact = SelfAttention(cfg.d_model, cfg.n_heads, causal=True, dropout=cfg.dropout)
         self.interact_norm = _norm(cfg.d_model, cfg.norm)

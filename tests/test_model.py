@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from pipeline.errors import ConfigError
 from pipeline.model import READINGS, ModelConfig, Reading, SelfAttention, TReaderXML
 
 VOCAB, LABELS, D, HEADS = 50, 7, 16, 4
@@ -80,6 +81,11 @@ def test_d_model_must_divide_into_heads():
         ModelConfig(vocab_size=VOCAB, n_labels=LABELS, d_model=18, n_heads=4)
 
 
+def test_unknown_residual_raises():
+    with pytest.raises(ConfigError, match="residual must be one of"):
+        ModelConfig(vocab_size=VOCAB, n_labels=LABELS, d_model=D, residual="every")
+
+
 def test_unknown_pool_raises():
     with pytest.raises(ValueError, match="pool"):
         ModelConfig(vocab_size=VOCAB, n_labels=LABELS, d_model=D, pool="sum")
@@ -97,11 +103,11 @@ def test_config_round_trips_through_a_dict():
 # --- padding ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("norm", [False, True])
+@pytest.mark.parametrize("norm,residual", [(False, "first"), (True, "first"), (True, "all")])
 @pytest.mark.parametrize("pool", ["max", "mean"])
 @pytest.mark.parametrize("reading", READINGS)
-def test_padding_changes_no_logit(reading, pool, norm):
-    model = make_model(reading, teacher=True, pool=pool, norm=norm)
+def test_padding_changes_no_logit(reading, pool, norm, residual):
+    model = make_model(reading, teacher=True, pool=pool, norm=norm, residual=residual)
     with torch.no_grad():
         base = model(ids(TEXT_A), ids(TEACH_A))
         longer_text = model(ids(TEXT_A, width=len(TEXT_A) + 7), ids(TEACH_A))
@@ -209,10 +215,11 @@ def test_reading_layers_match_table_3(reading):
     assert all(isinstance(layer, SelfAttention) for layer in r.layers)
 
 
+@pytest.mark.parametrize("residual", ["first", "all"])
 @pytest.mark.parametrize("reading", READINGS)
-def test_reading_composes_its_layers_as_named(reading):
+def test_reading_composes_its_layers_as_named(reading, residual):
     torch.manual_seed(2)
-    r = Reading(reading, D, HEADS, 0.0).eval()
+    r = Reading(reading, D, HEADS, 0.0, residual=residual).eval()
     e = torch.randn(2, 5, D)
     keep = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
     with torch.no_grad():
@@ -222,9 +229,12 @@ def test_reading_composes_its_layers_as_named(reading):
             expected = e  # no Reading: the embeddings go straight to the interaction
         elif reading in ("MMHSA+R", "MHSA+R"):
             expected = e + layers[0](e, keep)  # Eq. 14-15
-        elif reading in ("MHSA+R+MMHSA", "MMHSA+R+MHSA"):
+        elif reading in ("MHSA+R+MMHSA", "MMHSA+R+MHSA") and residual == "first":
             expected = layers[1](e + layers[0](e, keep), keep)  # the residual wraps the first layer
-        else:  # MMHSA+MHSA: no residual
+        elif reading in ("MHSA+R+MMHSA", "MMHSA+R+MHSA"):
+            h = e + layers[0](e, keep)
+            expected = h + layers[1](h, keep)  # residual "all": it wraps the second layer too
+        else:  # MMHSA+MHSA: no residual, whatever `residual` says
             expected = layers[1](layers[0](e, keep), keep)
     assert torch.allclose(out, expected, atol=1e-6)
 
