@@ -13,7 +13,9 @@ keys, so a padded position never carries attention.
 Not in the paper: with ``ModelConfig.norm`` (params `model.norm`) a LayerNorm follows
 every attention layer (after its residual, in Reading and in Interaction); padded
 positions stay zero. With ``ModelConfig.residual = "all"`` (params `model.residual`) the
-residual R wraps every layer of a "+R" Reading, not only the first.
+residual R wraps every layer of a "+R" Reading, not only the first. With
+``ModelConfig.teacher_prior`` (params `model.teacher_prior`) the teacher set's vote shares
+also reach the output directly: logit_l += w_l * share_l, one learnt weight per label.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ModelConfig:
     dropout: float = 0.2
     norm: bool = False  # LayerNorm after every attention layer (and its residual); not in the paper
     residual: str = "first"  # first: R wraps a "+R" Reading's first layer (Eq. 14-15) | all: every layer (not in the paper)
+    teacher_prior: bool = False  # add w_l * (teacher vote share of l) to each logit; not in the paper
     freeze_embedding: bool = False
     sparse_embedding: bool = True
 
@@ -127,6 +130,9 @@ def _norm(d_model: int, on: bool) -> nn.Module:
     return nn.LayerNorm(d_model) if on else nn.Identity()
 
 
+PRIOR_INIT = 4.0
+
+
 class TReaderXML(nn.Module):
     def __init__(self, cfg: ModelConfig, embeddings: torch.Tensor | None = None):
         super().__init__()
@@ -149,6 +155,9 @@ class TReaderXML(nn.Module):
         self.w_hb = nn.Linear(cfg.d_model, cfg.bottleneck)
         # Predicting: W^Output (Eq. 18)
         self.w_out = nn.Linear(cfg.bottleneck, cfg.n_labels)
+        # Not in the paper: the teacher's vote shares as a direct, per-label weighted term of the logits.
+        # It starts at PRIOR_INIT (a label every neighbour holds starts with e^4 ~ 55 times the odds).
+        self.w_prior = nn.Parameter(torch.full((cfg.n_labels,), PRIOR_INIT)) if cfg.teacher and cfg.teacher_prior else None
 
     def init_output_bias(self, label_freq: torch.Tensor) -> None:
         """Start every label's score at its training frequency (logit of the prior), W^Output at zero:
@@ -158,8 +167,9 @@ class TReaderXML(nn.Module):
             self.w_out.bias.copy_(torch.log(p / (1 - p)))
             self.w_out.weight.zero_()
 
-    def forward(self, text: torch.Tensor, teacher: torch.Tensor | None = None) -> torch.Tensor:
-        """text, teacher: (B, T) token ids, 0 = padding. Returns logits (B, n_labels)."""
+    def forward(self, text: torch.Tensor, teacher: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> torch.Tensor:
+        """text, teacher: (B, T) token ids, 0 = padding; prior: (B, n_labels) teacher vote shares (only
+        with ``teacher_prior``). Returns logits (B, n_labels)."""
         keep_x = text != 0
         o = self.read_text(self.drop(self.embed(text)), keep_x)
         keep = keep_x
@@ -175,7 +185,12 @@ class TReaderXML(nn.Module):
             pooled = torch.where(keep.any(1, keepdim=True), pooled, torch.zeros_like(pooled))
         else:
             pooled = (o * keep[..., None]).sum(1) / keep.sum(1, keepdim=True).clamp(min=1)
-        return self.w_out(self.drop(pooled))  # Eq. 18 (scores = sigmoid(logits))
+        logits = self.w_out(self.drop(pooled))  # Eq. 18 (scores = sigmoid(logits))
+        if self.w_prior is not None:
+            if prior is None:
+                raise ValueError("this model adds the teacher's vote shares to its scores: pass the prior")
+            logits = logits + self.w_prior * prior
+        return logits
 
     @staticmethod
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

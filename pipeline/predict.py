@@ -55,7 +55,20 @@ def examples(tokens: pa.Table, teacher_table: pa.Table | None, docs: pa.Table | 
         y = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(docs), len(outputs)))
     else:
         y = sp.csr_matrix((len(tokens), len(outputs)), dtype=np.float32)
-    return Examples(Ragged(tokens["tokens"]), None if teacher_table is None else Ragged(teacher_table["teacher_tokens"]), y)
+    if teacher_table is None:
+        return Examples(Ragged(tokens["tokens"]), None, y)
+    prior = vote_matrix(teacher_table, outputs) if "teacher_votes" in teacher_table.column_names else None
+    return Examples(Ragged(tokens["tokens"]), Ragged(teacher_table["teacher_tokens"]), y, prior=prior)
+
+
+def vote_matrix(teacher_table: pa.Table, outputs: pa.Array) -> sp.csr_matrix:
+    """(texts x outputs) teacher vote shares; teacher labels that are not outputs are left out."""
+    labs = teacher_table["teacher_labels"].combine_chunks()
+    flat, votes = pc.list_flatten(labs), pc.list_flatten(teacher_table["teacher_votes"].combine_chunks())
+    keep = pc.is_in(flat, value_set=outputs)
+    rows = pc.list_parent_indices(labs).filter(keep).to_numpy()
+    cols = pc.index_in(flat.filter(keep), value_set=outputs).to_numpy()
+    return sp.csr_matrix((votes.filter(keep).to_numpy().astype(np.float32), (rows, cols)), shape=(len(teacher_table), len(outputs)))
 
 
 def save_bundle(
@@ -115,14 +128,17 @@ class Predictor:
     def load(cls, model_dir: str | Path, device: str = "auto") -> "Predictor":
         return cls(model_dir, device)
 
-    def teacher_sequences(self, vectors: np.ndarray) -> pa.ListArray:
+    def teacher_table(self, ids: pa.Array, vectors: np.ndarray) -> pa.Table:
+        """The teacher stage's columns for new texts: labels, vote shares and token sequence."""
         nb, ts = self.config["neighbours"], self.config["teacher_set"]
         if self.index is not None:
             idx, sims = neighbours.annoy_search(self.index, vectors, nb["k"], nb["search_k"])
         else:
             idx, sims = neighbours.exact_search(vectors, self.train_vectors, nb["k"])
-        labs, _ = teacher.teacher_sets(idx, sims, self.train_y, self.space, parents=ts["parents"], mode=ts["mode"], max_labels=ts["max_labels"])
-        return teacher.teacher_tokens(labs, self.desc_tokens, ts["max_len"])
+        labs, votes = teacher.teacher_sets(idx, sims, self.train_y, self.space, parents=ts["parents"], mode=ts["mode"], max_labels=ts["max_labels"])
+        names = pa.ListArray.from_arrays(labs.offsets, pc.take(self.space.labels, pc.list_flatten(labs)))
+        return pa.table({"id": ids, "teacher_labels": names, "teacher_votes": teacher.vote_shares(idx, sims, votes),
+                         "teacher_tokens": teacher.teacher_tokens(labs, self.desc_tokens, ts["max_len"])})
 
     def predict(self, texts: list[str], k: int = 5, batch: int = 256, progress: bool = False) -> list[Prediction]:
         out: list[Prediction] = []
@@ -132,8 +148,7 @@ class Predictor:
             tok_table = pa.table({"id": [str(i) for i in range(len(chunk))], "tokens": tokens})
             teach = None
             if self.model.cfg.teacher:
-                seqs = self.teacher_sequences(embed.doc_vectors(tokens, self.word_vectors))
-                teach = pa.table({"id": tok_table["id"], "teacher_tokens": seqs})
+                teach = self.teacher_table(tok_table["id"], embed.doc_vectors(tokens, self.word_vectors))
             data = examples(tok_table, teach, None, self.outputs)
             idx, scores = top_k(predict_logits(self.model, data, self.device), k)
             names = np.asarray(self.outputs.to_pylist(), dtype=object)

@@ -47,6 +47,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("neighbours", pa.list_(pa.string())),
             ("similarities", pa.list_(pa.float32())),
             ("teacher_labels", pa.list_(pa.string())),
+            ("teacher_votes", pa.list_(pa.float32())),  # each teacher label's vote share in [0, 1], same order
             ("teacher_tokens", pa.list_(pa.int32())),
         ]
     ),
@@ -64,7 +65,7 @@ NOT_NULL = {
     "label_tokens": ("label", "tokens"),
     "vectors": ("id", "vector"),
     "neighbours": ("id", "neighbours", "similarities"),
-    "teacher": ("id", "neighbours", "similarities", "teacher_labels", "teacher_tokens"),
+    "teacher": ("id", "neighbours", "similarities", "teacher_labels", "teacher_votes", "teacher_tokens"),
     "predictions": ("id", "labels", "scores"),
 }
 

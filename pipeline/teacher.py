@@ -134,6 +134,14 @@ def teacher_sets(
     return rank_rows(votes, max_labels, tie_break=np.arange(len(space)))  # label order = train frequency
 
 
+def vote_shares(neighbour_idx: np.ndarray, neighbour_sim: np.ndarray, votes: pa.ListArray) -> pa.ListArray:
+    """Each vote as a share of its query's total neighbour weight: 1 when every neighbour holds the label."""
+    w = np.where(neighbour_idx >= 0, np.maximum(neighbour_sim, _MIN_WEIGHT), 0.0).sum(axis=1)
+    rows = pc.list_parent_indices(votes).to_numpy()
+    shares = pc.list_flatten(votes).to_numpy() / np.maximum(w[rows], _MIN_WEIGHT)
+    return lists_from_parents(pa.array(np.minimum(shares, 1.0).astype(np.float32)), rows, len(votes))
+
+
 def knn_scores(neighbour_idx: np.ndarray, neighbour_sim: np.ndarray, train_y: sp.csr_matrix) -> sp.csr_matrix:
     """The teacher as a predictor: similarity-weighted neighbour votes for the labels themselves."""
     return neighbour_matrix(neighbour_idx, neighbour_sim, train_y.shape[0]) @ train_y
@@ -185,7 +193,7 @@ def build_teacher_tables(
     tables, stats = {}, {"parents": parents, "mode": mode, "max_labels": max_labels, "max_len": max_len}
     for split in ("train", "test"):
         idx, sims = _aligned_neighbours(neigh[split], docs[split], train_ids, split)
-        labs, _ = teacher_sets(idx, sims, train_y, space, parents=parents, mode=mode, max_labels=max_labels)
+        labs, votes = teacher_sets(idx, sims, train_y, space, parents=parents, mode=mode, max_labels=max_labels)
         tokens = teacher_tokens(labs, desc_tokens, max_len)
         tables[split] = pa.table(
             {
@@ -193,6 +201,7 @@ def build_teacher_tables(
                 "neighbours": neigh[split]["neighbours"],
                 "similarities": neigh[split]["similarities"],
                 "teacher_labels": _take_lists(labs, space.labels),
+                "teacher_votes": vote_shares(idx, sims, votes),
                 "teacher_tokens": tokens,
             }
         )

@@ -111,6 +111,7 @@ class Examples:
     text: Ragged
     teacher: Ragged | None
     y: sp.csr_matrix  # (n, n_labels) binary
+    prior: sp.csr_matrix | None = None  # (n, n_labels) teacher vote shares, for models with teacher_prior
 
     def __len__(self) -> int:
         return len(self.text)
@@ -119,6 +120,7 @@ class Examples:
         sub = copy.copy(self)
         sub.text, sub.y = _take(self.text, idx), self.y[idx]
         sub.teacher = None if self.teacher is None else _take(self.teacher, idx)
+        sub.prior = None if self.prior is None else self.prior[idx]
         return sub
 
     def lengths(self) -> np.ndarray:
@@ -129,6 +131,9 @@ class Examples:
         teacher = None if self.teacher is None else self.teacher.batch(idx).to(device)
         y = torch.from_numpy(self.y[idx].toarray().astype(np.float32)).to(device)
         return text, teacher, y
+
+    def prior_batch(self, idx: np.ndarray, device) -> torch.Tensor | None:
+        return None if self.prior is None else torch.from_numpy(self.prior[idx].toarray().astype(np.float32)).to(device)
 
 
 def _take(r: Ragged, idx: np.ndarray) -> Ragged:
@@ -169,7 +174,7 @@ def predict_logits(model: TReaderXML, data: Examples, device, batch_size: int = 
         for start in tqdm(range(0, len(order), batch_size), desc="predict", disable=not progress, unit="batch"):
             idx = order[start : start + batch_size]
             text, teacher, _ = data.tensors(idx, device)
-            out[idx] = model(text, teacher).float().cpu().numpy()
+            out[idx] = model(text, teacher, data.prior_batch(idx, device)).float().cpu().numpy()
     return out
 
 
@@ -207,10 +212,17 @@ def drop_teacher(teacher: torch.Tensor | None, p: float, rng: np.random.Generato
     return teacher.masked_fill(blank[:, None], 0)
 
 
-def train_step(model: TReaderXML, opts, text, teacher, y, bf16: bool = False, clip: float = 0.0) -> float:
+def match_prior(prior: torch.Tensor | None, teacher: torch.Tensor | None) -> torch.Tensor | None:
+    """Zero the vote shares of the rows whose teacher sequence is empty (dropped by ``drop_teacher``)."""
+    if prior is None or teacher is None:
+        return prior
+    return prior * (teacher != 0).any(dim=1, keepdim=True)
+
+
+def train_step(model: TReaderXML, opts, text, teacher, y, bf16: bool = False, clip: float = 0.0, prior=None) -> float:
     """One optimisation step on one batch (Eq. 19 loss); returns the batch loss."""
     with torch.autocast(text.device.type, dtype=torch.bfloat16, enabled=bf16):
-        logits = model(text, teacher)
+        logits = model(text, teacher, prior)
     loss = TReaderXML.loss(logits.float(), y)
     for o in opts:
         o.zero_grad(set_to_none=True)
@@ -318,7 +330,9 @@ def fit(
                 for g in o.param_groups:
                     g["lr"] = lr * g["scale"] * lr_factor(cfg, (epoch - 1) * len(batches) + b, len(batches))
             text, teacher, y = fit_set.tensors(idx, device)
-            loss = train_step(model, opts, text, drop_teacher(teacher, cfg.teacher_dropout, drop_rng), y, bf16=cfg.bf16, clip=cfg.clip)
+            teacher = drop_teacher(teacher, cfg.teacher_dropout, drop_rng)
+            prior = match_prior(fit_set.prior_batch(idx, device), teacher)
+            loss = train_step(model, opts, text, teacher, y, bf16=cfg.bf16, clip=cfg.clip, prior=prior)
             total += loss * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.4f}")

@@ -66,6 +66,24 @@ def test_teacher_model_without_teacher_tokens_raises():
         make_model(teacher=True)(ids(TEXT_A))
 
 
+def test_teacher_prior_adds_a_weighted_vote_share_to_each_logit():
+    text, teach = ids(TEXT_A, TEXT_B), ids(TEACH_A, TEACH_B)
+    plain, prior_model = make_model(seed=3), make_model(seed=3, teacher_prior=True)
+    prior = torch.zeros(2, LABELS)
+    prior[0, 2], prior[1, 5] = 0.5, 1.0
+    with torch.no_grad():
+        base = plain(text, teach)
+        assert torch.allclose(prior_model(text, teach, torch.zeros(2, LABELS)), base)  # the same network underneath
+        prior_model.w_prior[5] = -1.0
+        shift = prior_model(text, teach, prior) - base
+    expected = torch.zeros(2, LABELS)
+    expected[0, 2], expected[1, 5] = 0.5 * 4.0, -1.0  # w starts at PRIOR_INIT (4), one weight per label
+    assert torch.allclose(shift, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="pass the prior"):
+        prior_model(text, teach)
+    assert make_model(teacher=False, teacher_prior=True).w_prior is None  # no teacher, no vote shares
+
+
 def test_unknown_reading_lists_every_valid_reading():
     with pytest.raises(ValueError) as err:
         ModelConfig(vocab_size=VOCAB, n_labels=LABELS, d_model=D, reading="MHSA+MHSA")
@@ -324,12 +342,12 @@ def test_loss_is_eq_19_summed_over_labels_averaged_over_texts():
 
 
 def test_loss_trains_the_model_and_reaches_every_parameter():
-    model = make_model("MMHSA+R+MHSA", teacher=True, dropout=0.0, sparse_embedding=False)
+    model = make_model("MMHSA+R+MHSA", teacher=True, dropout=0.0, sparse_embedding=False, teacher_prior=True)
     model.train()
     text, teach = ids(TEXT_A, TEXT_B), ids(TEACH_A, TEACH_B)
     y = torch.zeros(2, LABELS)
     y[0, 1] = y[1, 4] = 1
-    loss = TReaderXML.loss(model(text, teach), y)
+    loss = TReaderXML.loss(model(text, teach, torch.rand(2, LABELS) + 0.1), y)
     loss.backward()
     no_grad = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
     assert no_grad == []

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -176,8 +177,8 @@ def test_the_consistency_check_would_see_a_wrong_teacher_sequence(built):
     """Guards the check above: the barely trained tiny model still reads its teacher input."""
     pred = Predictor.load(built["model"], "cpu")
     tokens = pq.read_table(built["data"] / "tokens" / "test.parquet")
-    teach = pq.read_table(built["data"] / "teacher" / "test.parquet").select(["id", "teacher_tokens"])
-    rolled = pa.table({"id": teach["id"], "teacher_tokens": teach["teacher_tokens"].take(np.roll(np.arange(len(teach)), 1))})
+    teach = pq.read_table(built["data"] / "teacher" / "test.parquet")
+    rolled = teach.take(np.roll(np.arange(len(teach)), 1)).set_column(0, "id", teach["id"])
     right = predict_logits(pred.model, examples(tokens, teach, None, pred.outputs), pred.device)
     wrong = predict_logits(pred.model, examples(tokens, rolled, None, pred.outputs), pred.device)  # a neighbour's sequence
     shift = np.abs(1 / (1 + np.exp(-wrong)) - 1 / (1 + np.exp(-right)))
@@ -193,7 +194,10 @@ def test_predictor_rederives_the_teacher_stage_sequences(built, test_texts):
     np.testing.assert_array_equal(vectors, stage_vectors)
     stage = pq.read_table(built["data"] / "teacher" / "test.parquet")
     assert stage["id"].to_pylist() == ids
-    assert pred.teacher_sequences(vectors).to_pylist() == stage["teacher_tokens"].to_pylist()
+    again = pred.teacher_table(stage["id"], vectors)
+    for col in ("teacher_labels", "teacher_tokens"):
+        assert again[col].to_pylist() == stage[col].to_pylist()
+    np.testing.assert_allclose(pc.list_flatten(again["teacher_votes"]).to_numpy(), pc.list_flatten(stage["teacher_votes"]).to_numpy(), rtol=1e-6)
     # and the Annoy neighbours are the exact ones on this tiny corpus (so the backend is not hiding a difference)
     k = pred.config["neighbours"]["k"]
     a_idx, _ = neighbours.annoy_search(pred.index, vectors, k, pred.config["neighbours"]["search_k"])

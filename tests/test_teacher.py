@@ -22,6 +22,7 @@ from pipeline.teacher import (
     rank_rows,
     teacher_sets,
     teacher_tokens,
+    vote_shares,
 )
 from pipeline.text import tokenise_corpus
 from tests.tiny import make_docs, write_folder_dataset
@@ -96,6 +97,16 @@ def test_teacher_sets_default_mode_by_hand(example):
     assert got[1] == pytest.approx([1.0, 1.0, 0.75, 0.75, 0.75])
     assert got[2] == pytest.approx([0.5, 0.5])
     assert all(0 < v < 1e-3 for v in got[3])
+
+
+def test_vote_shares_divide_by_the_neighbour_weights_by_hand(example):
+    train, _, _, space = example
+    _, votes = teacher_sets(Q_IDX, Q_SIM, space.matrix(train["labels"]), space, max_labels=10)
+    got = vote_shares(Q_IDX, Q_SIM, votes).to_pylist()
+    assert got[0] == pytest.approx([0.75, 0.75, 0.5, 0.25, 0.25, 0.25])  # weights sum to 1.0
+    assert got[1] == pytest.approx([1 / 1.75, 1 / 1.75, 0.75 / 1.75, 0.75 / 1.75, 0.75 / 1.75])
+    assert got[2] == pytest.approx([1.0, 1.0])  # the missing neighbours weigh nothing: t2 is all there is
+    assert got[3] == pytest.approx([1.0, 1.0])  # a lone neighbour with a negative similarity still holds the whole vote
 
 
 def test_teacher_sets_are_capped_by_max_labels(example):
@@ -237,6 +248,10 @@ def test_build_teacher_tables_by_hand(example):
     assert tables["test"]["teacher_labels"].to_pylist() == [["tennis", "sports", "football"], ["football", "sports", "fruit"]]
     # tennis 16 17, sports 19, football 10 11 | 6 tokens: football 10 11, sports 19, fruit 12
     assert tables["test"]["teacher_tokens"].to_pylist() == [[16, 17, 19, 10, 11], [10, 11, 19, 12]]
+    # vote shares: e0's weights sum to 1.0 (tennis .75, sports .75, football .5); e1's to 1.75 (football 1.0,
+    # sports 1.0, fruit .75)
+    shares = tables["test"]["teacher_votes"].to_pylist()
+    assert shares[0] == pytest.approx([0.75, 0.75, 0.5]) and shares[1] == pytest.approx([1 / 1.75, 1 / 1.75, 0.75 / 1.75])
     # train (top 3 of each vote list; ties in label order):
     #   t0 <- t5 .9, t3 .5: football 1.4, sports 1.4, tennis .5 -> covers football: 1
     #   t1 <- t3 .5, t2 .25: football .5, tennis .5, sports .5 (fruit, food .25 cut) -> tennis, not misc: 1/2

@@ -16,7 +16,7 @@ import yaml
 
 from pipeline.model import ModelConfig
 from pipeline.errors import ConfigError
-from pipeline.train import Ragged, TrainConfig, bucketed_batches, drop_teacher, fit, lr_factor, split_validation, top_k
+from pipeline.train import Ragged, TrainConfig, bucketed_batches, drop_teacher, fit, lr_factor, match_prior, split_validation, top_k
 from tests.tiny import write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,6 +111,13 @@ def test_drop_teacher_blanks_whole_rows_at_the_asked_rate():
     assert torch.equal(out[~blank], teacher[~blank]) and not (out[~blank] == 0).any()  # the others untouched
     assert 0.25 < blank.float().mean() < 0.35
     assert torch.equal(out, drop_teacher(teacher, 0.3, np.random.default_rng(0)))  # seeded
+
+
+def test_a_dropped_teacher_takes_its_vote_shares_with_it():
+    teacher = torch.tensor([[3, 4], [0, 0], [5, 0]])
+    prior = torch.tensor([[0.5, 0.2], [0.9, 0.1], [0.0, 1.0]])
+    assert torch.equal(match_prior(prior, teacher), torch.tensor([[0.5, 0.2], [0.0, 0.0], [0.0, 1.0]]))
+    assert match_prior(None, teacher) is None and match_prior(prior, None) is prior
 
 
 @pytest.mark.parametrize("sparse", [True, False])
