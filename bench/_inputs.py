@@ -24,6 +24,7 @@ def train_inputs(root: Path, p: dict) -> tuple[Examples, torch.Tensor, ModelConf
                           pq.read_table(root / "teacher" / "train.parquet") if use_teacher else None, docs, outputs)
     emb = torch.from_numpy(np.load(root / "embed" / "embeddings.npy"))
     mcfg = ModelConfig.from_dict({**p["model"], "vocab_size": emb.shape[0], "n_labels": len(outputs),
-                                  "d_model": emb.shape[1], "reading": p["reading"], "teacher": use_teacher})
+                                  "d_model": emb.shape[1], "reading": p["reading"], "teacher": use_teacher,
+                                  "teacher_prior": bool(p.get(root.name, {}).get("teacher_prior", False))})
     counts = labels.filter(labels["train_count"].to_numpy() > 0)["train_count"].to_numpy()
     return ex, emb, mcfg, TrainConfig.from_dict(p["train"]), metrics.inverse_propensity(counts, len(docs))

@@ -13,7 +13,7 @@ anywhere and used without the pipeline's other artifacts:
     index.ann            the Annoy index over those vectors (annoy backend only)
 
 New texts go through exactly the stages' code: tokenise -> Eq. 1 -> neighbours among the
-training texts -> teacher set and sequence (Algorithm 1) -> the network -> top-k labels.
+training texts -> teacher set, vote shares and sequence (Algorithm 1) -> the network -> top-k labels.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Stage `teacher`: teacher sets and sequences (Algorithm 1) -> data/<dataset>/teacher/.
 
 Writes train.parquet and test.parquet (id, neighbours, similarities,
-teacher_labels, teacher_tokens) and stats.json (set sizes, and how many of a
+teacher_labels, teacher_votes, teacher_tokens) and stats.json (set sizes, and how many of a
 text's true labels its teacher set holds).
 """
 

@@ -42,7 +42,8 @@ def main(
         teach = read_table(root / "teacher" / "train.parquet", "teacher") if use_teacher else None
         emb = np.load(root / "embed" / "embeddings.npy")
         model_cfg = ModelConfig.from_dict({**p["model"], "vocab_size": emb.shape[0], "n_labels": len(outputs),
-                                           "d_model": emb.shape[1], "reading": p["reading"], "teacher": use_teacher})
+                                           "d_model": emb.shape[1], "reading": p["reading"], "teacher": use_teacher,
+                                           "teacher_prior": bool(p[name].get("teacher_prior", False))})
         inputs = [root / "prepared" / "train.parquet", root / "tokens" / "train.parquet", root / "embed" / "embeddings.npy"]
         inputs += [root / "teacher" / "train.parquet"] if use_teacher else []
         counts = labels.filter(labels["train_count"].to_numpy() > 0)["train_count"].to_numpy()
