@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import torch
 
 from pipeline import metrics, predict
-from pipeline.model import ModelConfig
+from pipeline.model import ModelConfig, per_dataset
 from pipeline.train import Examples, TrainConfig
 
 
@@ -25,6 +25,6 @@ def train_inputs(root: Path, p: dict) -> tuple[Examples, torch.Tensor, ModelConf
     emb = torch.from_numpy(np.load(root / "embed" / "embeddings.npy"))
     mcfg = ModelConfig.from_dict({**p["model"], "vocab_size": emb.shape[0], "n_labels": len(outputs),
                                   "d_model": emb.shape[1], "reading": p["reading"], "teacher": use_teacher,
-                                  "teacher_prior": bool(p.get(root.name, {}).get("teacher_prior", False))})
+                                  "teacher_prior": per_dataset(p["model"].get("teacher_prior", False), root.name)})
     counts = labels.filter(labels["train_count"].to_numpy() > 0)["train_count"].to_numpy()
     return ex, emb, mcfg, TrainConfig.from_dict(p["train"]), metrics.inverse_propensity(counts, len(docs))

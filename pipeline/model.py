@@ -39,6 +39,15 @@ def check_reading(reading: str) -> str:
     return reading
 
 
+def per_dataset(value, dataset: str, key: str = "teacher_prior") -> bool:
+    """A switch given once (true/false) or per dataset ({name: true/false}; a name not listed is false)."""
+    if isinstance(value, dict):
+        value = value.get(dataset, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"model.{key} must be true, false or a mapping of dataset names to true/false; got {value!r}")
+    return value
+
+
 @dataclass
 class ModelConfig:
     vocab_size: int

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.errors import ConfigError
-from pipeline.model import READINGS, ModelConfig, Reading, SelfAttention, TReaderXML
+from pipeline.model import READINGS, ModelConfig, Reading, SelfAttention, TReaderXML, per_dataset
 
 VOCAB, LABELS, D, HEADS = 50, 7, 16, 4
 
@@ -82,6 +82,17 @@ def test_teacher_prior_adds_a_weighted_vote_share_to_each_logit():
     with pytest.raises(ValueError, match="pass the prior"):
         prior_model(text, teach)
     assert make_model(teacher=False, teacher_prior=True).w_prior is None  # no teacher, no vote shares
+
+
+def test_teacher_prior_is_set_once_or_per_dataset():
+    assert per_dataset(True, "any") is True and per_dataset(False, "any") is False
+    by_name = {"reuters21578": False, "rcv1-v2-subset": True}
+    assert per_dataset(by_name, "rcv1-v2-subset") is True and per_dataset(by_name, "reuters21578") is False
+    assert per_dataset(by_name, "folder") is False  # not listed: off
+    with pytest.raises(ConfigError, match="model.teacher_prior must be true, false or a mapping"):
+        per_dataset("yes", "folder")
+    with pytest.raises(ConfigError, match="got 'on'"):
+        per_dataset({"folder": "on"}, "folder")
 
 
 def test_unknown_reading_lists_every_valid_reading():

@@ -60,7 +60,7 @@ def tiny_params(dataset: Path) -> dict:
     p = yaml.safe_load((REPO / "params.yaml").read_text())
     p["dataset"] = "folder"
     p["folder"]["path"] = str(dataset)
-    p["folder"]["teacher_prior"] = True  # so the prediction tests cover the vote shares too
+    p["model"]["teacher_prior"]["folder"] = True  # so the prediction tests cover the vote shares too
     p["tokenise"]["min_count"] = 1
     p["embed"].update(dim=16, epochs=3)
     p["neighbours"].update(k=5, n_trees=5, recall_sample=20)
@@ -131,7 +131,7 @@ def test_model_directory_holds_everything_prediction_needs(built):
     config = json.loads((d / "config.json").read_text())
     assert config["dataset"] == "folder"
     assert config["model"]["reading"] == "MMHSA+R+MHSA" and config["model"]["teacher"] is True
-    assert config["model"]["teacher_prior"] is True and config["data"]["teacher_prior"] is True  # read from the dataset's section
+    assert config["model"]["teacher_prior"] is True  # model.teacher_prior.folder
     assert config["model"]["d_model"] == 16 and config["model"]["bottleneck"] == 16
     assert config["model"]["n_labels"] == 6  # the six leaf topics; the parents never label a train text
     history = config["history"]
