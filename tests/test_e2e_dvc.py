@@ -111,7 +111,7 @@ def test_whole_pipeline_and_teacher_params_rerun_only_teacher(project):
     report = yaml.safe_load((proj / "metrics" / "neighbours.json").read_text())
     assert set(report["recall@5"]) == {"train", "test"}
     teacher = pq.read_table(proj / "data/folder/teacher/test.parquet")
-    assert teacher.column_names == ["id", "neighbours", "similarities", "teacher_labels", "teacher_tokens"]
+    assert teacher.column_names == ["id", "neighbours", "similarities", "teacher_labels", "teacher_votes", "teacher_tokens"]
     assert teacher.num_rows == 12
 
     assert "Running stage" not in dvc(proj, env, "repro")
@@ -148,6 +148,11 @@ def test_ablations_from_the_command_line(project):
     ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
     assert ran == ["evaluate", "train"]
     assert yaml.safe_load((proj / "metrics" / "treaderxml.json").read_text())["teacher"] is False
+
+    out = dvc(proj, env, "exp", "run", "-n", "prior", "-S", "teacher=true", "-S", "model.teacher_prior.folder=true")
+    ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
+    assert ran == ["evaluate", "train"]  # a model switch, not a corpus one
+    assert json.loads((proj / "models" / "folder" / "config.json").read_text())["model"]["teacher_prior"] is True
 
     bad = dvc(proj, env, "exp", "run", "-S", "reading=MHSA", ok=False)
     assert "unknown reading 'MHSA'; valid readings: none, MMHSA+R, MHSA+R" in bad
