@@ -123,8 +123,11 @@ class Repo:
         for o in run.overrides():
             cmd += ["-S", o]
         res = subprocess.run([*cmd, *TARGETS], cwd=self.root, env=env)
-        if res.returncode != 0 or not self.commit_of(ref):
+        if res.returncode != 0:
             raise TreaderError(f"experiment {run.name} failed (exit {res.returncode}); its output is above")
+        if not self.commit_of(ref):
+            raise TreaderError(f"experiment {run.name} ran, but {ref} is missing: did HEAD move (a commit or checkout) "
+                               f"while the table was being built? Ask again; finished runs are restored from DVC's run cache")
         return ref, baseline, True
 
     def collect(self, run: Run, ref: str, baseline: str) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 
@@ -121,3 +122,14 @@ def test_unknown_table_is_an_error():
                                           ("models/.gitignore", True), ("README.md", True), ("params.yaml", False), ("pipeline/model.py", False)])
 def test_outputs_do_not_count_as_changes(path, output):
     assert runs.is_output(path) is output
+
+
+def test_a_run_whose_experiment_ref_is_missing_says_why(monkeypatch, tmp_path):
+    """`dvc exp run` exits 0 but files the experiment under another baseline (HEAD moved meanwhile)."""
+    run = runs.plan(2, ["reuters21578"], [], ["x"])[0]
+    repo = runs.Repo(tmp_path, echo=lambda _: None)
+    monkeypatch.setattr(runs.Repo, "commit_of", lambda self, ref: None)
+    for code, message in ((0, "did HEAD move"), (3, "failed \\(exit 3\\)")):
+        monkeypatch.setattr(runs.subprocess, "run", lambda *a, code=code, **k: subprocess.CompletedProcess(a, code))
+        with pytest.raises(TreaderError, match=message):
+            repo.ensure(run, ["a" * 40])
