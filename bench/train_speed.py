@@ -37,7 +37,8 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
         seen, took = 0, 0.0
         for i, idx in enumerate(plan):
             start = time.perf_counter()
-            train_step(model, opts, *ex.tensors(idx, torch.device("cpu")), bf16=bf16)
+            cpu = torch.device("cpu")
+            train_step(model, opts, *ex.tensors(idx, cpu), bf16=bf16, prior=ex.prior_batch(idx, cpu))
             if i >= warmup:
                 seen, took = seen + len(idx), took + time.perf_counter() - start
         typer.echo(f"{'bf16' if bf16 else 'fp32'}: {seen / took:.1f} docs/s ({seen} docs in {took:.1f} s)")
