@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import torch
 
 from pipeline import metrics, predict
-from pipeline.model import ModelConfig, per_dataset
+from pipeline.model import ModelConfig
 from pipeline.train import Examples, TrainConfig
 
 
@@ -23,8 +23,7 @@ def train_inputs(root: Path, p: dict) -> tuple[Examples, torch.Tensor, ModelConf
     ex = predict.examples(pq.read_table(root / "tokens" / "train.parquet"),
                           pq.read_table(root / "teacher" / "train.parquet") if use_teacher else None, docs, outputs)
     emb = torch.from_numpy(np.load(root / "embed" / "embeddings.npy"))
-    mcfg = ModelConfig.from_dict({**p["model"], "vocab_size": emb.shape[0], "n_labels": len(outputs),
-                                  "d_model": emb.shape[1], "reading": p["reading"], "teacher": use_teacher,
-                                  "teacher_prior": per_dataset(p["model"].get("teacher_prior", False), root.name)})
+    mcfg = ModelConfig.from_params(p["model"], root.name, vocab_size=emb.shape[0], n_labels=len(outputs),
+                                   d_model=emb.shape[1], reading=p["reading"], teacher=use_teacher)
     counts = labels.filter(labels["train_count"].to_numpy() > 0)["train_count"].to_numpy()
     return ex, emb, mcfg, TrainConfig.from_dict(p["train"]), metrics.inverse_propensity(counts, len(docs))

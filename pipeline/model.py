@@ -81,6 +81,12 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
+    @classmethod
+    def from_params(cls, model: dict, dataset: str, **fixed) -> "ModelConfig":
+        """From a `model` parameter section, with ``model.teacher_prior`` resolved for ``dataset``, and ``fixed``
+        (shapes, `reading`, `teacher`) on top."""
+        return cls.from_dict({**model, **fixed, "teacher_prior": per_dataset(model.get("teacher_prior", False), dataset)})
+
 
 class SelfAttention(nn.Module):
     """MMHSA (``causal=True``, Eq. 3-13) or MHSA (``causal=False``)."""

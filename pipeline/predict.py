@@ -135,10 +135,9 @@ class Predictor:
             idx, sims = neighbours.annoy_search(self.index, vectors, nb["k"], nb["search_k"])
         else:
             idx, sims = neighbours.exact_search(vectors, self.train_vectors, nb["k"])
-        labs, votes = teacher.teacher_sets(idx, sims, self.train_y, self.space, parents=ts["parents"], mode=ts["mode"], max_labels=ts["max_labels"])
-        names = pa.ListArray.from_arrays(labs.offsets, pc.take(self.space.labels, pc.list_flatten(labs)))
-        return pa.table({"id": ids, "teacher_labels": names, "teacher_votes": teacher.vote_shares(idx, sims, votes),
-                         "teacher_tokens": teacher.teacher_tokens(labs, self.desc_tokens, ts["max_len"])})
+        cols, _ = teacher.teacher_columns(idx, sims, self.train_y, self.space, self.desc_tokens, parents=ts["parents"],
+                                          mode=ts["mode"], max_labels=ts["max_labels"], max_len=ts["max_len"])
+        return pa.table({"id": ids, **cols})
 
     def predict(self, texts: list[str], k: int = 5, batch: int = 256, progress: bool = False) -> list[Prediction]:
         out: list[Prediction] = []

@@ -76,10 +76,15 @@ class LabelSpace:
         return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, self.parent_of[has])), shape=(len(self), len(self)))
 
 
+def neighbour_weights(indices: np.ndarray, sims: np.ndarray) -> np.ndarray:
+    """Each neighbour's vote weight: its similarity, at least a tiny positive one; 0 for a missing one (index -1)."""
+    return np.where(indices >= 0, np.maximum(sims, _MIN_WEIGHT), 0.0)
+
+
 def neighbour_matrix(indices: np.ndarray, sims: np.ndarray, n_train: int) -> sp.csr_matrix:
-    """(n_queries x n_train) with each query's neighbour similarities (index -1 = none)."""
+    """(n_queries x n_train) with each query's neighbour weights (index -1 = none)."""
     rows = np.repeat(np.arange(len(indices)), indices.shape[1])
-    cols, w = indices.reshape(-1), np.maximum(sims.reshape(-1), _MIN_WEIGHT)
+    cols, w = indices.reshape(-1), neighbour_weights(indices, sims).reshape(-1)
     keep = cols >= 0
     return sp.csr_matrix((w[keep].astype(np.float32), (rows[keep], cols[keep])), shape=(len(indices), n_train))
 
@@ -136,7 +141,7 @@ def teacher_sets(
 
 def vote_shares(neighbour_idx: np.ndarray, neighbour_sim: np.ndarray, votes: pa.ListArray) -> pa.ListArray:
     """Each vote as a share of its query's total neighbour weight: 1 when every neighbour holds the label."""
-    w = np.where(neighbour_idx >= 0, np.maximum(neighbour_sim, _MIN_WEIGHT), 0.0).sum(axis=1)
+    w = neighbour_weights(neighbour_idx, neighbour_sim).sum(axis=1)
     rows = pc.list_parent_indices(votes).to_numpy()
     shares = pc.list_flatten(votes).to_numpy() / np.maximum(w[rows], _MIN_WEIGHT)
     return lists_from_parents(pa.array(np.minimum(shares, 1.0).astype(np.float32)), rows, len(votes))
@@ -156,6 +161,28 @@ def teacher_tokens(label_lists: pa.ListArray, label_tokens: pa.ListArray, max_le
     values = pc.list_flatten(toks)
     doc = doc_of_label[pc.list_parent_indices(toks).to_numpy()] if len(values) else np.zeros(0, np.int64)
     return pc.list_slice(lists_from_parents(values.cast(pa.int32()), doc, n), 0, max_len)
+
+
+def teacher_columns(
+    neighbour_idx: np.ndarray,
+    neighbour_sim: np.ndarray,
+    train_y: sp.csr_matrix,
+    space: LabelSpace,
+    desc_tokens: pa.ListArray,
+    *,
+    parents: bool = True,
+    mode: str = "default",
+    max_labels: int = 10,
+    max_len: int = 64,
+) -> tuple[dict[str, pa.ListArray], pa.ListArray]:
+    """The teacher table's label, vote-share and token columns for these queries (the ``teacher`` stage and
+    prediction for new texts both build them here), and the teacher sets as label indices."""
+    labs, votes = teacher_sets(neighbour_idx, neighbour_sim, train_y, space, parents=parents, mode=mode, max_labels=max_labels)
+    return {
+        "teacher_labels": _take_lists(labs, space.labels),
+        "teacher_votes": vote_shares(neighbour_idx, neighbour_sim, votes),
+        "teacher_tokens": teacher_tokens(labs, desc_tokens, max_len),
+    }, labs
 
 
 def _take_lists(lists: pa.ListArray, values: pa.Array) -> pa.ListArray:
@@ -193,17 +220,11 @@ def build_teacher_tables(
     tables, stats = {}, {"parents": parents, "mode": mode, "max_labels": max_labels, "max_len": max_len}
     for split in ("train", "test"):
         idx, sims = _aligned_neighbours(neigh[split], docs[split], train_ids, split)
-        labs, votes = teacher_sets(idx, sims, train_y, space, parents=parents, mode=mode, max_labels=max_labels)
-        tokens = teacher_tokens(labs, desc_tokens, max_len)
+        cols, labs = teacher_columns(idx, sims, train_y, space, desc_tokens, parents=parents, mode=mode,
+                                     max_labels=max_labels, max_len=max_len)
+        tokens = cols["teacher_tokens"]
         tables[split] = pa.table(
-            {
-                "id": docs[split]["id"],
-                "neighbours": neigh[split]["neighbours"],
-                "similarities": neigh[split]["similarities"],
-                "teacher_labels": _take_lists(labs, space.labels),
-                "teacher_votes": vote_shares(idx, sims, votes),
-                "teacher_tokens": tokens,
-            }
+            {"id": docs[split]["id"], "neighbours": neigh[split]["neighbours"], "similarities": neigh[split]["similarities"], **cols}
         )
         truth = space.matrix(docs[split]["labels"])
         rows = pc.list_parent_indices(labs).to_numpy()

@@ -18,7 +18,7 @@ from _stage import load_params, stage
 
 from pipeline import metrics, predict, usage
 from pipeline.io import atomic_dir, read_table
-from pipeline.model import ModelConfig, check_reading, per_dataset
+from pipeline.model import ModelConfig, check_reading
 from pipeline.train import TrainConfig, fingerprint, fit, resolve_device
 
 
@@ -41,9 +41,8 @@ def main(
         tokens = read_table(root / "tokens" / "train.parquet", "tokens")
         teach = read_table(root / "teacher" / "train.parquet", "teacher") if use_teacher else None
         emb = np.load(root / "embed" / "embeddings.npy")
-        model_cfg = ModelConfig.from_dict({**p["model"], "vocab_size": emb.shape[0], "n_labels": len(outputs),
-                                           "d_model": emb.shape[1], "reading": p["reading"], "teacher": use_teacher,
-                                           "teacher_prior": per_dataset(p["model"].get("teacher_prior", False), name)})
+        model_cfg = ModelConfig.from_params(p["model"], name, vocab_size=emb.shape[0], n_labels=len(outputs),
+                                            d_model=emb.shape[1], reading=p["reading"], teacher=use_teacher)
         inputs = [root / "prepared" / "train.parquet", root / "tokens" / "train.parquet", root / "embed" / "embeddings.npy"]
         inputs += [root / "teacher" / "train.parquet"] if use_teacher else []
         counts = labels.filter(labels["train_count"].to_numpy() > 0)["train_count"].to_numpy()

@@ -95,6 +95,14 @@ def test_teacher_prior_is_set_once_or_per_dataset():
         per_dataset({"folder": "on"}, "folder")
 
 
+def test_config_from_a_parameter_section_resolves_the_prior_for_its_dataset():
+    section = {"n_heads": 4, "bottleneck": 8, "teacher_prior": {"rcv1-v2-subset": True}, "residual": "all"}
+    shapes = dict(vocab_size=VOCAB, n_labels=LABELS, d_model=D, reading="MHSA+R", teacher=True)
+    on, off = ModelConfig.from_params(section, "rcv1-v2-subset", **shapes), ModelConfig.from_params(section, "folder", **shapes)
+    assert on.teacher_prior is True and off.teacher_prior is False
+    assert (on.reading, on.bottleneck, on.residual, on.d_model) == ("MHSA+R", 8, "all", D)
+
+
 def test_unknown_reading_lists_every_valid_reading():
     with pytest.raises(ValueError) as err:
         ModelConfig(vocab_size=VOCAB, n_labels=LABELS, d_model=D, reading="MHSA+MHSA")
