@@ -16,6 +16,7 @@ import math
 import os
 import random
 import time
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -46,6 +47,7 @@ class TrainConfig:
     warmup: float = 0.0  # epochs of linear warm-up from 0 to lr
     clip: float = 0.0  # clip the dense gradients to this global norm (0: off)
     teacher_dropout: float = 0.0  # share of training texts shown without their teacher set, drawn anew each epoch
+    ema: float = 0.0  # validate and keep an exponential moving average of the weights with this decay per step (0: off)
     early_stop: int = 3  # stop after this many epochs without improvement
     monitor: str = "nDCG@5"  # validation metric that decides "improvement" and the kept model
     val_fraction: float = 0.1  # carved from train, seeded
@@ -63,6 +65,8 @@ class TrainConfig:
             raise ConfigError(f"invalid training settings: schedule {self.schedule!r} (plateau | cosine), warmup {self.warmup}, "
                               f"embedding_lr {self.embedding_lr}, "
                               f"clip {self.clip}, teacher_dropout {self.teacher_dropout} (in [0, 1))")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"invalid training settings: train.ema is the averaging decay per step, in [0, 1) (0: off); got {self.ema}")
         if self.monitor not in ("P@1", "P@3", "P@5", "nDCG@1", "nDCG@3", "nDCG@5"):
             raise ConfigError(f"train.monitor must be P@k or nDCG@k for k in 1, 3, 5; got {self.monitor!r}")
 
@@ -235,6 +239,52 @@ def train_step(model: TReaderXML, opts, text, teacher, y, bf16: bool = False, cl
     return float(loss.detach())
 
 
+class WeightAverage:
+    """An exponential moving average of a model's floating-point weights (Polyak averaging).
+
+    Each step, ``sum <- decay * sum + (1 - decay) * weights``; the average is
+    ``sum / (1 - decay ** steps)``, the bias correction Adam uses for its moments, so the
+    starting zeros carry no weight and early averages are plain means of the steps so far.
+    ``swapped_in`` lends the average to the model (for validation) and puts the trained
+    weights back afterwards.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay, self.steps = decay, 0
+        self.sum = {k: torch.zeros_like(v) for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    def update(self, model: torch.nn.Module) -> None:
+        self.steps += 1
+        with torch.no_grad():
+            current = model.state_dict()
+            for k, v in self.sum.items():
+                v.lerp_(current[k], 1 - self.decay)
+
+    @property
+    def state(self) -> dict[str, torch.Tensor]:
+        """The averaged weights."""
+        scale = 1.0 / (1.0 - self.decay ** self.steps) if self.steps else 0.0
+        return {k: v * scale for k, v in self.sum.items()}
+
+    @contextmanager
+    def swapped_in(self, model: torch.nn.Module):
+        trained = {k: v.detach().clone() for k, v in model.state_dict().items() if k in self.sum}
+        if self.steps:
+            model.load_state_dict(self.state, strict=False)
+        try:
+            yield model
+        finally:
+            model.load_state_dict(trained, strict=False)
+
+    def state_dict(self) -> dict:
+        return {"decay": self.decay, "steps": self.steps, "sum": self.sum}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.decay, self.steps = d["decay"], d["steps"]
+        for k, v in d["sum"].items():
+            self.sum[k].copy_(v)
+
+
 def _optimizers(model: TReaderXML, lr: float, embedding_lr: float = 1.0):
     """Adam for the dense weights; the embedding (SparseAdam when sparse) in a group of its own, at
     ``embedding_lr`` times the rate. Each group keeps its multiple in ``scale``."""
@@ -296,6 +346,7 @@ def fit(
     model.init_output_bias(torch.from_numpy(np.asarray(fit_set.y.mean(axis=0)).ravel()))
     model = model.to(device)
     opts = _optimizers(model, cfg.lr, cfg.embedding_lr)
+    average = WeightAverage(model, cfg.ema) if cfg.ema > 0 else None
     history: list[dict] = []
     best = {"metric": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     bad, start_epoch, lr = 0, 1, cfg.lr
@@ -305,6 +356,8 @@ def fit(
             model.load_state_dict(state["model"])
             for o, s in zip(opts, state["optimizers"]):
                 o.load_state_dict(s)
+            if average is not None:
+                average.load_state_dict(state["average"])
             history, best, bad, lr = state["history"], state["best"], state["bad"], state["lr"]
             start_epoch = state["epoch"] + 1
             torch.set_rng_state(state["torch_rng"])
@@ -333,18 +386,22 @@ def fit(
             teacher = drop_teacher(teacher, cfg.teacher_dropout, drop_rng)
             prior = match_prior(fit_set.prior_batch(idx, device), teacher)
             loss = train_step(model, opts, text, teacher, y, bf16=cfg.bf16, clip=cfg.clip, prior=prior)
+            if average is not None:
+                average.update(model)
             total += loss * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.4f}")
         bar.close()
         took = time.perf_counter() - t0
-        val = evaluate_logits(predict_logits(model, val_set, device, bf16=cfg.bf16), val_set.y, inv_ps)
+        with average.swapped_in(model) if average is not None else nullcontext(model) as judged:
+            val = evaluate_logits(predict_logits(judged, val_set, device, bf16=cfg.bf16), val_set.y, inv_ps)
+            state_now = copy.deepcopy(judged.state_dict()) if val[cfg.monitor] > best["metric"] else None
         row = {"epoch": epoch, "loss": total / max(seen, 1), "lr": lr, "docs_per_s": seen / took,
                "seconds": round(time.perf_counter() - t0, 2),
                "val_P@1": val["P@1"], "val_nDCG@5": val["nDCG@5"], f"val_{cfg.monitor}": val[cfg.monitor]}
         history.append(row)
         if val[cfg.monitor] > best["metric"]:
-            best = {"metric": val[cfg.monitor], "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
+            best = {"metric": val[cfg.monitor], "epoch": epoch, "state": state_now}
             bad = 0
         else:
             bad += 1
@@ -357,6 +414,7 @@ def fit(
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             _save({"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
                    "optimizers": [o.state_dict() for o in opts], "history": history, "best": best, "bad": bad,
+                   "average": average.state_dict() if average is not None else None,
                    "lr": lr, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, checkpoint)
         if on_epoch:
             on_epoch(row)

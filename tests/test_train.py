@@ -16,7 +16,7 @@ import yaml
 
 from pipeline.model import ModelConfig
 from pipeline.errors import ConfigError
-from pipeline.train import Ragged, TrainConfig, bucketed_batches, drop_teacher, fit, lr_factor, match_prior, split_validation, top_k
+from pipeline.train import Ragged, TrainConfig, WeightAverage, bucketed_batches, drop_teacher, fit, lr_factor, match_prior, split_validation, top_k
 from tests.tiny import write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,6 +120,45 @@ def test_a_dropped_teacher_takes_its_vote_shares_with_it():
     assert match_prior(None, teacher) is None and match_prior(prior, None) is prior
 
 
+def test_weight_average_is_a_bias_corrected_moving_average():
+    net = torch.nn.Linear(2, 1)
+    avg = WeightAverage(net, decay=0.9)
+    seen = []
+    for w in (1.0, 3.0, -2.0):
+        with torch.no_grad():
+            net.weight.fill_(w)
+        avg.update(net)
+        seen.append(w)
+        # by hand: weights 0.9^(t-i) * 0.1 for step i, normalised by 1 - 0.9^t
+        t = len(seen)
+        expect = sum(0.1 * 0.9 ** (t - 1 - i) * x for i, x in enumerate(seen)) / (1 - 0.9 ** t)
+        assert torch.allclose(avg.state["weight"], torch.full((1, 2), expect))
+    assert torch.allclose(avg.state["weight"][0, 0], torch.tensor((0.81 * 1 + 0.9 * 3 - 2) / 2.71))
+    with avg.swapped_in(net) as lent:  # validation sees the average ...
+        assert lent is net and torch.allclose(net.weight, avg.state["weight"])
+    assert torch.equal(net.weight, torch.full((1, 2), -2.0))  # ... and training goes on from its own weights
+    again = WeightAverage(net, decay=0.5)
+    again.load_state_dict(avg.state_dict())
+    assert again.decay == 0.9 and again.steps == 3 and torch.equal(again.state["weight"], avg.state["weight"])
+
+
+def test_training_keeps_the_averaged_weights_and_resumes_them(tmp_path):
+    mc = ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8)
+    tc = dict(batch_size=8, lr=1e-2, val_fraction=0.2, early_stop=10, ema=0.9)
+    m_avg, h_avg = fit(mc, TrainConfig(epochs=4, **tc), _tiny_examples(), None, progress=False)
+    m_raw, h_raw = fit(mc, TrainConfig(epochs=4, **{**tc, "ema": 0.0}), _tiny_examples(), None, progress=False)
+    assert [r["loss"] for r in h_avg] == [r["loss"] for r in h_raw]  # averaging never touches the training itself
+    assert not torch.equal(m_avg.w_out.weight, m_raw.w_out.weight)  # but the kept model is the average
+    # stopped after epoch 2 and continued to 4 from the checkpoint: the average is restored too
+    ckpt = tmp_path / "train.ckpt"
+    fit(mc, TrainConfig(epochs=2, **tc), _tiny_examples(), None, checkpoint=ckpt, fingerprint="f", progress=False)
+    m_res, h_res = fit(mc, TrainConfig(epochs=4, **tc), _tiny_examples(), None, checkpoint=ckpt, fingerprint="f", progress=False)
+    same = ("epoch", "loss", "lr", "val_P@1", "val_nDCG@5")
+    assert [[r[k] for k in same] for r in h_res] == [[r[k] for k in same] for r in h_avg]
+    for (k1, v1), (k2, v2) in zip(m_res.state_dict().items(), m_avg.state_dict().items()):
+        assert k1 == k2 and torch.equal(v1, v2)
+
+
 @pytest.mark.parametrize("sparse", [True, False])
 def test_embedding_learns_at_its_own_rate(sparse):
     from pipeline.model import TReaderXML
@@ -139,7 +178,7 @@ def test_embedding_learns_at_its_own_rate(sparse):
     assert all(p is not model.embed.weight for o in _optimizers(model, 1e-3, 10.0) for g in o.param_groups for p in g["params"])
 
 
-@pytest.mark.parametrize("bad", [{"embedding_lr": 0}, {"schedule": "linear"}, {"warmup": -1}, {"clip": -0.1}, {"teacher_dropout": 1.0}])
+@pytest.mark.parametrize("bad", [{"embedding_lr": 0}, {"schedule": "linear"}, {"warmup": -1}, {"clip": -0.1}, {"teacher_dropout": 1.0}, {"ema": 1.0}, {"ema": -0.1}])
 def test_invalid_schedule_settings_raise(bad):
     with pytest.raises(ConfigError, match="invalid training settings"):
         TrainConfig(**bad)
