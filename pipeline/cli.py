@@ -75,6 +75,8 @@ def predict(
     output: Path = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of printing."),
     batch: int = typer.Option(256, help="Texts per batch."),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    lift_parents: str = typer.Option("auto", help="auto | on | off: raise each label's score to its best descendant's; "
+                                     "auto does when the training label sets hold every label's parent (as `evaluate` does)."),
 ) -> None:
     """Top-k labels with scores for new texts, one JSON object per text.
 
@@ -85,7 +87,7 @@ def predict(
 
     try:
         ids, texts = _read_inputs(text, file, jsonl)
-        predictor = Predictor.load(model, device)
+        predictor = Predictor.load(model, device, lift_parents)
     except TreaderError as exc:
         _fail(exc)
     preds = predictor.predict(texts, k=k, batch=batch, progress=len(texts) > batch)

@@ -1,10 +1,14 @@
-"""Label hierarchies: a child -> parent map, checked for the two ways it can be wrong."""
+"""Label hierarchies: a child -> parent map, checked for the two ways it can be wrong, and
+scores made consistent with it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
+
+import numpy as np
+import scipy.sparse as sp
 
 from pipeline.errors import DataError
 
@@ -86,3 +90,36 @@ def read_tsv_edges(path: str | Path) -> list[Edge]:
                 raise DataError(f"expected 'child<TAB>parent', got {line!r}", path, n)
             edges.append(Edge(parts[0].strip(), parts[1].strip(), str(path), n))
     return edges
+
+
+def closed_under_parents(y: sp.csr_matrix, parent_of: np.ndarray) -> bool:
+    """Whether every document of ``y`` (docs x labels, binary) that holds a label also holds its
+    parent (``parent_of[l]``: the parent's column, -1 for a root). RCV1's topic sets are."""
+    p = sp.csr_matrix((np.ones(int((parent_of >= 0).sum()), np.float32), (np.flatnonzero(parent_of >= 0), parent_of[parent_of >= 0])),
+                      shape=(len(parent_of), len(parent_of)))
+    needed = (y @ p).tocoo()  # (doc, parent) for every label a doc holds
+    held = y.tocsr()
+    return bool(np.all(np.asarray(held[needed.row, needed.col]).ravel() > 0)) if needed.nnz else True
+
+
+def lift_to_descendants(scores: np.ndarray, parent_of: np.ndarray) -> np.ndarray:
+    """Raise each label's score to (just below) the highest score among its descendants (a copy).
+
+    When label sets are closed under parents, a text holds a label whenever it holds
+    any descendant, so a label is at least as likely as each of its descendants; this
+    makes the ranking say so. ``parent_of[l]`` is the column of l's parent, -1 for a
+    root (or a parent that is not scored). Deepest labels first, so gains pass up whole chains.
+    A raised label lands one float step below the descendant that raised it: the network's own
+    order between the two stands, and only labels ranked below their descendants move.
+    """
+    out = np.array(scores, copy=True)
+    depth = np.zeros(len(parent_of), np.int64)
+    for l in range(len(parent_of)):
+        node, seen = parent_of[l], 0
+        while node >= 0 and seen <= len(parent_of):
+            depth[l], node, seen = depth[l] + 1, parent_of[node], seen + 1
+    for d in range(int(depth.max(initial=0)), 0, -1):
+        child = np.flatnonzero((depth == d) & (parent_of >= 0))
+        # just below the child (one float step), so a parent raised to its child still ranks after it
+        np.maximum.at(out, (slice(None), parent_of[child]), np.nextafter(out[:, child], -np.inf))
+    return out

@@ -31,8 +31,8 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
-from pipeline import embed, neighbours, teacher, text
-from pipeline.errors import DataError
+from pipeline import embed, hierarchy, neighbours, teacher, text
+from pipeline.errors import ConfigError, DataError
 from pipeline.model import ModelConfig, TReaderXML
 from pipeline.train import Examples, Ragged, predict_logits, resolve_device, top_k
 
@@ -94,10 +94,30 @@ class Prediction:
     scores: list[float]
 
 
-class Predictor:
-    """Load with ``Predictor.load(models/<dataset>)``; then ``predict(texts, k)``."""
+def output_parents(space: teacher.LabelSpace, outputs: pa.Array) -> np.ndarray:
+    """For each output label, the output column of its parent; -1 for a root or a parent that is not an output."""
+    parent = space.parent_of[pc.index_in(outputs, value_set=space.labels).to_numpy()]
+    names = pc.take(space.labels, pa.array(np.where(parent >= 0, parent, 0)))
+    return np.where(parent >= 0, pc.fill_null(pc.index_in(names, value_set=outputs), -1).to_numpy(), -1)
 
-    def __init__(self, model_dir: str | Path, device: str = "auto"):
+
+def lift_mode(value) -> str:
+    """`evaluate.lift_parents` / `--lift-parents`: auto | on | off (YAML true/false read as on/off)."""
+    mode = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else str(value).lower()
+    if mode not in ("auto", "on", "off"):
+        raise ConfigError(f"lift_parents must be auto, on or off (true/false); got {value!r}")
+    return mode
+
+
+class Predictor:
+    """Load with ``Predictor.load(models/<dataset>)``; then ``predict(texts, k)``.
+
+    ``lift_parents``: raise each label's score to its best descendant's (``hierarchy.lift_to_descendants``):
+    ``on``, ``off``, or ``auto``, which lifts when every training text's label set holds the
+    parents of its labels (RCV1's do; then a parent is at least as likely as its child).
+    """
+
+    def __init__(self, model_dir: str | Path, device: str = "auto", lift_parents="auto"):
         d = Path(model_dir)
         if not (d / "config.json").exists():
             raise DataError("not a trained model directory (no config.json); run `dvc repro train`", d)
@@ -119,14 +139,22 @@ class Predictor:
         self.train_vectors = embed.table_vectors(docs)
         lt = pq.read_table(d / "label_tokens.parquet")
         self.desc_tokens = pc.take(lt["tokens"].combine_chunks(), pc.index_in(self.space.labels, value_set=lt["label"].combine_chunks()))
+        self.output_parent = output_parents(self.space, self.outputs)
+        mode = lift_mode(lift_parents)
+        self.closed = hierarchy.closed_under_parents(self.train_y, self.space.parent_of)
+        self.lift = bool((self.output_parent >= 0).any()) and (mode == "on" or (mode == "auto" and self.closed))
         self.index = None
         nb = self.config["neighbours"]
         if self.model.cfg.teacher and nb["backend"] == "annoy" and (d / "index.ann").exists():
             self.index = neighbours.AnnoyIndex.load(d / "index.ann", self.train_vectors.shape[1])
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: str = "auto") -> "Predictor":
-        return cls(model_dir, device)
+    def load(cls, model_dir: str | Path, device: str = "auto", lift_parents="auto") -> "Predictor":
+        return cls(model_dir, device, lift_parents)
+
+    def finish(self, logits: np.ndarray) -> np.ndarray:
+        """The network's logits as the ranking uses them: lifted to descendants when ``self.lift``."""
+        return hierarchy.lift_to_descendants(logits, self.output_parent) if self.lift else logits
 
     def teacher_table(self, ids: pa.Array, vectors: np.ndarray) -> pa.Table:
         """The teacher stage's columns for new texts: labels, vote shares and token sequence."""
@@ -149,7 +177,7 @@ class Predictor:
             if self.model.cfg.teacher:
                 teach = self.teacher_table(tok_table["id"], embed.doc_vectors(tokens, self.word_vectors))
             data = examples(tok_table, teach, None, self.outputs)
-            idx, scores = top_k(predict_logits(self.model, data, self.device), k)
+            idx, scores = top_k(self.finish(predict_logits(self.model, data, self.device)), k)
             names = np.asarray(self.outputs.to_pylist(), dtype=object)
             out += [Prediction(names[i].tolist(), np.round(s.astype(float), 6).tolist()) for i, s in zip(idx, scores)]
         return out

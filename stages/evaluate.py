@@ -28,20 +28,20 @@ def main(
     with stage("evaluate"):
         p = load_params(params)
         name, o, root = p["dataset"], p["evaluate"], data / p["dataset"]
-        pred = predict.Predictor.load(models / name)
+        pred = predict.Predictor.load(models / name, lift_parents=o.get("lift_parents", "auto"))
         docs = read_table(root / "prepared" / "test.parquet", "documents")
         tokens = read_table(root / "tokens" / "test.parquet", "tokens")
         teach = read_table(root / "teacher" / "test.parquet", "teacher") if pred.model.cfg.teacher else None
         cost = dict(pred.config.get("usage", {}))
         with usage.timed(cost, "predict_s"):
-            logits = predict_logits(pred.model, predict.examples(tokens, teach, docs, pred.outputs), pred.device, progress=True)
+            logits = pred.finish(predict_logits(pred.model, predict.examples(tokens, teach, docs, pred.outputs), pred.device, progress=True))
         cost["predict_peak_mb"] = usage.peak_rss_mb()
         idx, scores = top_k(logits, o["top_k"])
         names = np.asarray(pred.outputs.to_pylist(), dtype=object)
         write_results("treaderxml", name, docs, [names[row].tolist() for row in idx], [s.tolist() for s in scores],
                       dict(zip(pred.space.labels.to_pylist(), pred.space.train_count.tolist())), pred.train_y.shape[0], o,
                       root / "predictions" / "treaderxml.parquet", out,
-                      info={"reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher}, cost=cost)
+                      info={"reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher, "lift_parents": pred.lift}, cost=cost)
 
 
 if __name__ == "__main__":

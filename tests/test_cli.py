@@ -121,6 +121,15 @@ def test_predict_splits_files_on_newlines_only(model, tmp_path):
     assert [r["id"] for r in lines(res.stdout)] == ["x"]
 
 
+def test_predict_lift_parents_takes_auto_on_off_and_refuses_the_rest(model):
+    for mode in ("auto", "on", "off"):
+        res = treader("predict", model, "goal striker match", "--k", "2", "--lift-parents", mode)
+        assert res.exit_code == 0, res.output
+    res = treader("predict", model, "goal striker match", "--lift-parents", "sometimes")
+    assert res.exit_code == 2
+    assert res.stderr.startswith("error: lift_parents must be auto, on or off") and len(res.stderr.strip().splitlines()) == 1
+
+
 def test_predict_file_not_in_utf8_names_the_line(model, tmp_path):
     f = tmp_path / "texts.txt"
     f.write_bytes("goal striker\ncaf\u00e9 au lait\n".encode("latin-1"))

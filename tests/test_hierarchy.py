@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from pipeline.errors import DataError
-from pipeline.hierarchy import Edge, ancestors, build_parents, read_tsv_edges
+from pipeline.hierarchy import Edge, ancestors, build_parents, closed_under_parents, lift_to_descendants, read_tsv_edges
 
 
 def test_build_parents_gives_the_child_parent_map():
@@ -97,3 +99,34 @@ def test_errors_from_a_file_point_at_the_offending_line(tmp_path):
         build_parents(read_tsv_edges(path))
     assert str(exc.value).startswith(f"{path}, line 4: ")
     assert f"'b' ({path}, line 1) and 'c'" in str(exc.value)
+
+
+# --- scores consistent with the hierarchy ---------------------------------------------------------
+
+# columns: 0 root, 1 child of 0, 2 child of 1, 3 child of 0, 4 a root of its own
+PARENT_OF = np.array([-1, 0, 1, 0, -1])
+
+
+def test_lift_raises_each_label_to_just_below_its_best_descendant_along_whole_chains():
+    scores = np.array([[0.0, 1.0, 3.0, 2.0, 5.0],
+                       [4.0, -1.0, -2.0, 0.0, 0.0],
+                       [-3.0, -2.0, -5.0, -1.0, -4.0]])
+    out = lift_to_descendants(scores, PARENT_OF)
+    below = lambda x, n=1: x if n == 0 else below(np.nextafter(x, -np.inf), n - 1)  # noqa: E731
+    assert out.tolist() == [[below(3.0, 2), below(3.0), 3.0, 2.0, 5.0],  # 2 -> 1 -> 0: the grandchild's 3 reaches the root
+                            [4.0, -1.0, -2.0, 0.0, 0.0],  # already consistent: unchanged
+                            [below(-1.0), -2.0, -5.0, -1.0, -4.0]]  # the root takes the better of its two children
+    assert scores[0, 0] == 0.0  # a copy: the input is untouched
+    assert np.all(out[:, [1, 2, 3]] <= np.nextafter(out[:, [0, 1, 0]], np.inf))  # no label above its parent but by a float step ...
+    assert np.argsort(-out[0]).tolist() == [4, 2, 1, 0, 3]  # ... and a raised parent ranks right after its child
+    assert np.array_equal(lift_to_descendants(scores, np.full(5, -1)), scores)  # no hierarchy: nothing moves
+    f32 = lift_to_descendants(scores.astype(np.float32), PARENT_OF)
+    assert f32.dtype == np.float32 and f32[0, 1] == np.nextafter(np.float32(3.0), np.float32(-np.inf))
+
+
+def test_closed_under_parents_needs_every_parent_of_every_held_label():
+    closed = sp.csr_matrix(np.array([[1, 1, 1, 0, 0], [1, 0, 0, 1, 1], [0, 0, 0, 0, 1]], np.float32))
+    assert closed_under_parents(closed, PARENT_OF)
+    grandparent_missing = sp.csr_matrix(np.array([[0, 1, 1, 0, 0]], np.float32))
+    assert not closed_under_parents(grandparent_missing, PARENT_OF)
+    assert closed_under_parents(sp.csr_matrix((2, 5), dtype=np.float32), PARENT_OF)  # nothing held, nothing missing

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from pipeline import embed, neighbours, teacher, text
-from pipeline.errors import DataError
+from pipeline.errors import ConfigError, DataError
 from pipeline.predict import Predictor, examples
 from pipeline.train import predict_logits
 from tests.tiny import write_folder_dataset
@@ -223,6 +223,27 @@ def test_predictions_are_ranked_sigmoid_scores_cut_at_k(built, test_texts):
     assert pred.predict([], k=3) == []
 
 
+def test_lifting_puts_every_parent_at_least_at_its_best_child(built, test_texts):
+    _, texts = test_texts
+    pred = Predictor.load(built["model"], "cpu")
+    # tiny: texts hold leaf topics only and the parents are no outputs, so `auto` does not lift (and `on` has nothing to lift)
+    assert not pred.closed and not pred.lift and (pred.output_parent == -1).all()
+    assert not Predictor.load(built["model"], "cpu", lift_parents="on").lift
+    with pytest.raises(ConfigError, match="auto, on or off"):
+        Predictor.load(built["model"], "cpu", lift_parents="sometimes")
+    names = pred.outputs.to_pylist()
+    plain = pred.predict(texts[:6], k=len(names))
+    pred.output_parent = np.array([-1] + [0] * (len(names) - 1))  # as if the first output were every other's parent
+    pred.lift = True
+    lifted = pred.predict(texts[:6], k=len(names))
+    for p, q in zip(plain, lifted):
+        before, after = dict(zip(p.labels, p.scores)), dict(zip(q.labels, q.scores))
+        assert after[names[0]] == pytest.approx(max(p.scores), abs=1e-6)  # the parent rises to its best child (or keeps its own)
+        assert all(after[n] == before[n] for n in names[1:])  # the children keep their scores
+        if p.labels[0] != names[0]:  # it was below a child: now right behind the best one
+            assert q.labels[:2] == [p.labels[0], names[0]]
+
+
 def test_texts_with_no_known_word_still_get_labels(built):
     pred = Predictor.load(built["model"], "cpu")
     preds = pred.predict(["", "zzzz qqqq", "!!!"], k=2)
@@ -251,6 +272,7 @@ def test_evaluate_writes_metrics_in_unit_range(built, which):
     m = json.loads((built["metrics" + which] / "treaderxml.json").read_text())
     assert m["dataset"] == "folder" and m["method"] == "treaderxml"
     assert m["teacher"] is (which == "") and m["reading"] == "MMHSA+R+MHSA"
+    assert m["lift_parents"] is False  # tiny: the train label sets do not hold the parents (see test_lifting_...)
     for key in METRIC_KEYS:
         assert isinstance(m[key], float) and 0.0 <= m[key] <= 1.0, key
     assert m["P@1"] == m["nDCG@1"]  # one label ranked: precision and nDCG agree
