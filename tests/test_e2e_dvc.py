@@ -154,6 +154,12 @@ def test_ablations_from_the_command_line(project):
     assert ran == ["evaluate", "train"]  # a model switch, not a corpus one
     assert json.loads((proj / "models" / "folder" / "config.json").read_text())["model"]["teacher_prior"] is True
 
+    out = dvc(proj, env, "exp", "run", "-n", "lift", "-S", "teacher=true", "-S", "model.teacher_prior.folder=true",
+              "-S", "evaluate.lift_parents=true")
+    ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
+    assert "evaluate" in ran and "train" not in ran  # re-ranking only: the trained model is reused
+    assert yaml.safe_load((proj / "metrics" / "treaderxml.json").read_text())["lift_parents"] is False  # tiny: no output has an output parent
+
     bad = dvc(proj, env, "exp", "run", "-S", "reading=MHSA", ok=False)
     assert "unknown reading 'MHSA'; valid readings: none, MMHSA+R, MHSA+R" in bad
 
