@@ -34,7 +34,7 @@ def main(dataset: str = "rcv1-v2-subset", data: Path = Path("data"), params: Pat
     labels = pq.read_table(root / "prepared" / "labels.parquet")
     space = teacher.LabelSpace.from_table(labels)
     parents = predict.output_parents(space, predict.target_labels(labels))
-    closed = hierarchy.closed_under_parents(space.matrix(pq.read_table(root / "prepared" / "train.parquet")["labels"]), space.parent_of)
+    closed = hierarchy.closed_under_parents(space.matrix(pq.read_table(root / "prepared" / "train.parquet")["labels"]), space.parent_matrix())
     typer.echo(f"{dataset}: {int((parents >= 0).sum())} output labels have an output parent; train label sets closed under parents: {closed}")
     for s in seed:
         p = apply(yaml.safe_load(params.read_text()), [*set, f"train.seed={s}"])

@@ -92,14 +92,12 @@ def read_tsv_edges(path: str | Path) -> list[Edge]:
     return edges
 
 
-def closed_under_parents(y: sp.csr_matrix, parent_of: np.ndarray) -> bool:
+def closed_under_parents(y: sp.csr_matrix, parents: sp.csr_matrix) -> bool:
     """Whether every document of ``y`` (docs x labels, binary) that holds a label also holds its
-    parent (``parent_of[l]``: the parent's column, -1 for a root). RCV1's topic sets are."""
-    p = sp.csr_matrix((np.ones(int((parent_of >= 0).sum()), np.float32), (np.flatnonzero(parent_of >= 0), parent_of[parent_of >= 0])),
-                      shape=(len(parent_of), len(parent_of)))
-    needed = (y @ p).tocoo()  # (doc, parent) for every label a doc holds
-    held = y.tocsr()
-    return bool(np.all(np.asarray(held[needed.row, needed.col]).ravel() > 0)) if needed.nnz else True
+    parent; ``parents`` is (labels x labels) with a 1 at [label, parent] (``LabelSpace.parent_matrix``).
+    RCV1's topic sets are closed."""
+    needed = (y @ parents).tocoo()  # (doc, parent) for every label a doc holds
+    return bool(np.all(np.asarray(y.tocsr()[needed.row, needed.col]).ravel() > 0)) if needed.nnz else True
 
 
 def lift_to_descendants(scores: np.ndarray, parent_of: np.ndarray) -> np.ndarray:

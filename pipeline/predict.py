@@ -141,7 +141,7 @@ class Predictor:
         self.desc_tokens = pc.take(lt["tokens"].combine_chunks(), pc.index_in(self.space.labels, value_set=lt["label"].combine_chunks()))
         self.output_parent = output_parents(self.space, self.outputs)
         mode = lift_mode(lift_parents)
-        self.closed = hierarchy.closed_under_parents(self.train_y, self.space.parent_of)
+        self.closed = hierarchy.closed_under_parents(self.train_y, self.space.parent_matrix())
         self.lift = bool((self.output_parent >= 0).any()) and (mode == "on" or (mode == "auto" and self.closed))
         self.index = None
         nb = self.config["neighbours"]

@@ -105,6 +105,7 @@ def test_errors_from_a_file_point_at_the_offending_line(tmp_path):
 
 # columns: 0 root, 1 child of 0, 2 child of 1, 3 child of 0, 4 a root of its own
 PARENT_OF = np.array([-1, 0, 1, 0, -1])
+PARENTS = sp.csr_matrix((np.ones(3, np.float32), ([1, 2, 3], [0, 1, 0])), shape=(5, 5))  # [label, parent] = 1
 
 
 def test_lift_raises_each_label_to_just_below_its_best_descendant_along_whole_chains():
@@ -126,7 +127,7 @@ def test_lift_raises_each_label_to_just_below_its_best_descendant_along_whole_ch
 
 def test_closed_under_parents_needs_every_parent_of_every_held_label():
     closed = sp.csr_matrix(np.array([[1, 1, 1, 0, 0], [1, 0, 0, 1, 1], [0, 0, 0, 0, 1]], np.float32))
-    assert closed_under_parents(closed, PARENT_OF)
+    assert closed_under_parents(closed, PARENTS)
     grandparent_missing = sp.csr_matrix(np.array([[0, 1, 1, 0, 0]], np.float32))
-    assert not closed_under_parents(grandparent_missing, PARENT_OF)
-    assert closed_under_parents(sp.csr_matrix((2, 5), dtype=np.float32), PARENT_OF)  # nothing held, nothing missing
+    assert not closed_under_parents(grandparent_missing, PARENTS)
+    assert closed_under_parents(sp.csr_matrix((2, 5), dtype=np.float32), PARENTS)  # nothing held, nothing missing
