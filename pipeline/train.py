@@ -28,7 +28,7 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
-from pipeline import metrics
+from pipeline import metrics, usage
 from pipeline.errors import ConfigError
 from pipeline.model import ModelConfig, TReaderXML
 
@@ -397,7 +397,7 @@ def fit(
             val = evaluate_logits(predict_logits(judged, val_set, device, bf16=cfg.bf16), val_set.y, inv_ps)
             state_now = copy.deepcopy(judged.state_dict()) if val[cfg.monitor] > best["metric"] else None
         row = {"epoch": epoch, "loss": total / max(seen, 1), "lr": lr, "docs_per_s": seen / took,
-               "seconds": round(time.perf_counter() - t0, 2),
+               "seconds": round(time.perf_counter() - t0, 2), "peak_mb": usage.peak_rss_mb(),
                "val_P@1": val["P@1"], "val_nDCG@5": val["nDCG@5"], f"val_{cfg.monitor}": val[cfg.monitor]}
         history.append(row)
         if val[cfg.monitor] > best["metric"]:

@@ -55,8 +55,9 @@ def main(
         config = {"dataset": name, "model": model_cfg.to_dict(), "train": cfg.to_dict(), "data": p[name],
                   "neighbours": p["neighbours"], "teacher_set": p["teacher_set"], "history": history,
                   "best_epoch": max(history, key=lambda r: r[f"val_{cfg.monitor}"])["epoch"] if history else 0,
-                  # summed over epochs, so a resumed run still reports the whole training time
-                  "usage": {"train_s": round(sum(r["seconds"] for r in history), 1), "train_peak_mb": usage.peak_rss_mb()}}
+                  # over epochs (time summed, memory the largest peak), so a resumed run still reports the whole training
+                  "usage": {"train_s": round(sum(r["seconds"] for r in history), 1),
+                            "train_peak_mb": max([usage.peak_rss_mb(), *(r.get("peak_mb", 0.0) for r in history)])}}
         vec = read_table(root / "embed" / "train.parquet", "vectors")
         with atomic_dir(models / name) as out:
             predict.save_bundle(out, model, config, vocab=root / "tokens" / "vocab.parquet", labels=root / "prepared" / "labels.parquet",

@@ -252,6 +252,11 @@ def test_killed_training_resumes_and_ends_the_same(pipeline_dir, straight, kill_
     ha = json.loads((straight / "folder" / "config.json").read_text())["history"]
     hb = json.loads((tmp / name / "folder" / "config.json").read_text())["history"]
     assert [r["loss"] for r in ha] == [r["loss"] for r in hb] and len(ha) == 5
+    # what it cost counts the killed process too: its epochs' seconds and its peak memory
+    usage = json.loads((tmp / name / "folder" / "config.json").read_text())["usage"]
+    assert all(r["peak_mb"] > 50 for r in hb)
+    assert usage["train_peak_mb"] >= max(r["peak_mb"] for r in hb)
+    assert usage["train_s"] == pytest.approx(sum(r["seconds"] for r in hb), abs=0.1)
     # the training curves of the resumed run are complete too
     assert len((tmp / f"live-{name}" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()) == 1 + 5
 
