@@ -103,7 +103,7 @@ def output_parents(space: teacher.LabelSpace, outputs: pa.Array) -> np.ndarray:
 
 def lift_mode(value) -> str:
     """`evaluate.lift_parents` / `--lift-parents`: auto | on | off (YAML true/false read as on/off)."""
-    mode = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else str(value).lower()
+    mode = ("on" if value else "off") if isinstance(value, bool) else str(value).lower()
     if mode not in ("auto", "on", "off"):
         raise ConfigError(f"lift_parents must be auto, on or off (true/false); got {value!r}")
     return mode
