@@ -26,4 +26,4 @@ def train_inputs(root: Path, p: dict) -> tuple[Examples, torch.Tensor, ModelConf
     mcfg = ModelConfig.from_params(p["model"], root.name, vocab_size=emb.shape[0], n_labels=len(outputs),
                                    d_model=emb.shape[1], reading=p["reading"], teacher=use_teacher)
     counts = labels.filter(labels["train_count"].to_numpy() > 0)["train_count"].to_numpy()
-    return ex, emb, mcfg, TrainConfig.from_dict(p["train"]), metrics.inverse_propensity(counts, len(docs))
+    return ex, emb, mcfg, TrainConfig.from_params(p["train"], root.name), metrics.inverse_propensity(counts, len(docs))

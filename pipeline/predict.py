@@ -3,7 +3,8 @@
 ``models/<dataset>/`` holds everything prediction needs, so it can be copied
 anywhere and used without the pipeline's other artifacts:
 
-    model.pt             the network's weights
+    model.pt             the network's weights (member 0 of an ensemble)
+    model-member<m>.pt   the weights of ensemble member m = 1 .. members - 1 (config.json: train.members)
     config.json          model, training, tokenisation, neighbour and teacher settings; history
     vocab.parquet        the vocabulary (tokenise)
     labels.parquet       the label table (prepare): the model's outputs are its labels with train_count > 0
@@ -13,7 +14,8 @@ anywhere and used without the pipeline's other artifacts:
     index.ann            the Annoy index over those vectors (annoy backend only)
 
 New texts go through exactly the stages' code: tokenise -> Eq. 1 -> neighbours among the
-training texts -> teacher set, vote shares and sequence (Algorithm 1) -> the network -> top-k labels.
+training texts -> teacher set, vote shares and sequence (Algorithm 1) -> the network (the mean
+of the members' probabilities for an ensemble) -> top-k labels.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from tqdm import tqdm
 from pipeline import embed, hierarchy, neighbours, teacher, text
 from pipeline.errors import ConfigError, DataError
 from pipeline.model import ModelConfig, TReaderXML
-from pipeline.train import Examples, Ragged, predict_logits, resolve_device, top_k
+from pipeline.train import Examples, Ragged, ensemble_logits, resolve_device, top_k
 
 
 def target_labels(labels: pa.Table) -> pa.Array:
@@ -71,12 +73,17 @@ def vote_matrix(teacher_table: pa.Table, outputs: pa.Array) -> sp.csr_matrix:
     return sp.csr_matrix((votes.filter(keep).to_numpy().astype(np.float32), (rows, cols)), shape=(len(teacher_table), len(outputs)))
 
 
+def member_file(m: int) -> str:
+    return "model.pt" if m == 0 else f"model-member{m}.pt"
+
+
 def save_bundle(
-    out: Path, model: TReaderXML, config: dict, *, vocab: Path, labels: Path, label_tokens: Path,
+    out: Path, models: TReaderXML | list[TReaderXML], config: dict, *, vocab: Path, labels: Path, label_tokens: Path,
     embeddings: Path, train_docs: pa.Table, train_vectors: pa.Table, index: Path | None,
 ) -> None:
-    """Write a model directory (``out`` is a fresh, empty folder)."""
-    torch.save(model.state_dict(), out / "model.pt")
+    """Write a model directory (``out`` is a fresh, empty folder); ``models``: one network or an ensemble's members."""
+    for m, model in enumerate(models if isinstance(models, list) else [models]):
+        torch.save(model.state_dict(), out / member_file(m))
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     for src, name in ((vocab, "vocab.parquet"), (labels, "labels.parquet"), (label_tokens, "label_tokens.parquet"), (embeddings, "embeddings.npy")):
         shutil.copyfile(src, out / name)
@@ -125,10 +132,17 @@ class Predictor:
         if missing:
             raise DataError(f"incomplete model directory, missing {', '.join(missing)}; copy it again or rerun `dvc repro train`", d)
         self.config = json.loads((d / "config.json").read_text())
+        n = int(self.config.get("train", {}).get("members", 1))
+        missing = [member_file(m) for m in range(1, n) if not (d / member_file(m)).exists()]
+        if missing:
+            raise DataError(f"incomplete model directory: an ensemble of {n}, missing {', '.join(missing)}; copy it again or rerun `dvc repro train`", d)
         self.device = resolve_device(device)
-        self.model = TReaderXML(ModelConfig.from_dict(self.config["model"]))
-        self.model.load_state_dict(torch.load(d / "model.pt", map_location=self.device, weights_only=True))
-        self.model.to(self.device).eval()
+        self.models = []
+        for m in range(n):
+            net = TReaderXML(ModelConfig.from_dict(self.config["model"]))
+            net.load_state_dict(torch.load(d / member_file(m), map_location=self.device, weights_only=True))
+            self.models.append(net.to(self.device).eval())
+        self.model = self.models[0]  # the architecture (``.cfg``) every member shares
         self.vocab = text.Vocab.from_table(pq.read_table(d / "vocab.parquet"))
         labels = pq.read_table(d / "labels.parquet")
         self.space = teacher.LabelSpace.from_table(labels)
@@ -151,6 +165,10 @@ class Predictor:
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "auto", lift_parents="auto") -> "Predictor":
         return cls(model_dir, device, lift_parents)
+
+    def logits(self, data: Examples, progress: bool = False) -> np.ndarray:
+        """The network's logits for ``data`` (an ensemble: the logit of its members' mean probability), before ``finish``."""
+        return ensemble_logits(self.models, data, self.device, progress=progress)
 
     def finish(self, logits: np.ndarray) -> np.ndarray:
         """The network's logits as the ranking uses them: lifted to descendants when ``self.lift``."""
@@ -177,7 +195,7 @@ class Predictor:
             if self.model.cfg.teacher:
                 teach = self.teacher_table(tok_table["id"], embed.doc_vectors(tokens, self.word_vectors))
             data = examples(tok_table, teach, None, self.outputs)
-            idx, scores = top_k(self.finish(predict_logits(self.model, data, self.device)), k)
+            idx, scores = top_k(self.finish(self.logits(data)), k)
             names = np.asarray(self.outputs.to_pylist(), dtype=object)
             out += [Prediction(names[i].tolist(), np.round(s.astype(float), 6).tolist()) for i, s in zip(idx, scores)]
         return out

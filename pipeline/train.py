@@ -4,6 +4,11 @@ a checkpoint after every epoch (a killed run resumes from it and ends with the s
 Everything random is derived from one seed: the validation split, the batch order of
 epoch e (a generator seeded with ``(seed, e)``), the weights' initialisation and dropout
 (torch's generator, saved in the checkpoint).
+
+An ensemble (``members`` > 1) trains the same network several times on the same fit and
+validation split; member m draws its initialisation, batch order and dropout from
+``member_seed(seed, m)`` (member 0 from ``seed`` itself, so one member is the plain model).
+It ranks by the mean of the members' probabilities (``ProbabilityMean``).
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ class TrainConfig:
     bf16: bool = False  # bf16 autocast
     bucket: int = 50  # batches per length bucket (more: less padding, less randomness)
     threads: int = 0  # torch CPU threads (0: torch's default)
+    members: int = 1  # networks in the ensemble (each trained in full; prediction averages their probabilities)
 
     def __post_init__(self):
         if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1 or not 0 <= self.val_fraction < 1:
@@ -67,6 +73,8 @@ class TrainConfig:
                               f"clip {self.clip}, teacher_dropout {self.teacher_dropout} (in [0, 1))")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"invalid training settings: train.ema is the averaging decay per step, in [0, 1) (0: off); got {self.ema}")
+        if isinstance(self.members, bool) or not isinstance(self.members, int) or self.members < 1:
+            raise ConfigError(f"train.members must be a whole number >= 1 (or a mapping of dataset names to one); got {self.members!r}")
         if self.monitor not in ("P@1", "P@3", "P@5", "nDCG@1", "nDCG@3", "nDCG@5"):
             raise ConfigError(f"train.monitor must be P@k or nDCG@k for k in 1, 3, 5; got {self.monitor!r}")
 
@@ -76,6 +84,25 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_params(cls, train: dict, dataset: str) -> "TrainConfig":
+        """From a `train` parameter section, with `train.members` given once or per dataset
+        ({name: n}; a dataset not listed gets 1)."""
+        members = train.get("members", 1)
+        return cls.from_dict({**train, "members": members.get(dataset, 1) if isinstance(members, dict) else members})
+
+    def member_settings(self) -> dict:
+        """What one member's training depends on: every setting but the ensemble's size."""
+        return {k: v for k, v in self.to_dict().items() if k != "members"}
+
+
+def member_seed(seed: int, member: int) -> int:
+    """The seed member ``member`` of an ensemble draws its initialisation, batches and dropout from
+    (member 0: ``seed`` itself)."""
+    if member == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, member]).generate_state(1)[0] >> 1)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -167,6 +194,37 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, bucket: int, rng: np.
         batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
     order = rng.permutation(len(batches))
     return [batches[i] for i in order]
+
+
+class ProbabilityMean:
+    """The mean of several score matrices' sigmoid probabilities, kept as a logit: add logits one
+    member at a time, read ``logits``. In log space throughout (log p and log(1 - p) summed with
+    logaddexp), so saturated scores neither overflow nor round to 0 or 1."""
+
+    def __init__(self):
+        self.n, self.log_p, self.log_q = 0, None, None
+
+    def add(self, logits: np.ndarray) -> None:
+        x = logits.astype(np.float64)
+        log_p, log_q = -np.logaddexp(0.0, -x), -np.logaddexp(0.0, x)  # log sigmoid(x), log sigmoid(-x)
+        self.n += 1
+        if self.log_p is None:
+            self.first, self.log_p, self.log_q = logits, log_p, log_q
+        else:
+            self.log_p, self.log_q = np.logaddexp(self.log_p, log_p), np.logaddexp(self.log_q, log_q)
+
+    @property
+    def logits(self) -> np.ndarray:
+        """logit(mean p) = log(sum p) - log(sum (1 - p)); one member: its logits unchanged."""
+        return self.first if self.n == 1 else (self.log_p - self.log_q).astype(np.float32)
+
+
+def ensemble_logits(models: list[TReaderXML], data: Examples, device, bf16: bool = False, progress: bool = False) -> np.ndarray:
+    """An ensemble's scores: the logit of the mean of its members' probabilities (one member: its logits)."""
+    mean = ProbabilityMean()
+    for model in models:
+        mean.add(predict_logits(model, data, device, bf16=bf16, progress=progress))
+    return mean.logits
 
 
 def predict_logits(model: TReaderXML, data: Examples, device, batch_size: int = 64, bf16: bool = False, progress: bool = False):
@@ -310,10 +368,12 @@ def _save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _kill_hook(epoch: int, batch: int | None) -> None:
-    """Test hook: TREADER_TEST_KILL_AT="E" (after epoch E's checkpoint) or "E:B" (in epoch E, before batch B)."""
+def _kill_hook(epoch: int, batch: int | None, member: int = 0) -> None:
+    """Test hook: TREADER_TEST_KILL_AT="E" (after epoch E's checkpoint) or "E:B" (in epoch E, before batch B);
+    "mM/..." for ensemble member M (no prefix: member 0)."""
     at = os.environ.get("TREADER_TEST_KILL_AT")
-    if at and at == (f"{epoch}" if batch is None else f"{epoch}:{batch}"):
+    here = f"{epoch}" if batch is None else f"{epoch}:{batch}"
+    if at and at == (here if member == 0 else f"m{member}/{here}"):
         os.kill(os.getpid(), 9)
 
 
@@ -328,18 +388,21 @@ def fit(
     inv_ps: np.ndarray | None = None,
     on_epoch: Callable[[dict], None] | None = None,
     progress: bool = True,
+    member: int = 0,
 ) -> tuple[TReaderXML, list[dict]]:
     """Train on ``train`` minus a seeded validation split; return the best model and the history.
 
     With ``checkpoint``, state is saved after every epoch and a run with the same
     ``fingerprint`` continues from it. ``on_epoch`` is called with each history row
-    (replayed rows first when resuming).
+    (replayed rows first when resuming). ``member`` m of an ensemble keeps the validation
+    split of ``cfg.seed`` and draws everything else from ``member_seed(cfg.seed, m)``.
     """
     device = resolve_device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    seed = member_seed(cfg.seed, member)
+    random.seed(seed)
+    torch.manual_seed(seed)
     fit_idx, val_idx = split_validation(len(train), cfg.val_fraction, cfg.seed)
     fit_set, val_set = train.subset(fit_idx), train.subset(val_idx)
     model = TReaderXML(model_cfg, embeddings)
@@ -373,12 +436,13 @@ def fit(
         if stopped:
             break
         model.train()
-        batches = bucketed_batches(fit_set.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng([cfg.seed, epoch]))
-        drop_rng = np.random.default_rng([cfg.seed, epoch, 1])
+        batches = bucketed_batches(fit_set.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng([seed, epoch]))
+        drop_rng = np.random.default_rng([seed, epoch, 1])
         total, seen, t0 = 0.0, 0, time.perf_counter()
-        bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress, unit="batch", leave=False)
+        who = f"member {member + 1}/{cfg.members}, " if cfg.members > 1 else ""
+        bar = tqdm(batches, desc=f"{who}epoch {epoch}/{cfg.epochs}", disable=not progress, unit="batch", leave=False)
         for b, idx in enumerate(bar):
-            _kill_hook(epoch, b)
+            _kill_hook(epoch, b, member)
             for o in opts:
                 for g in o.param_groups:
                     g["lr"] = lr * g["scale"] * lr_factor(cfg, (epoch - 1) * len(batches) + b, len(batches))
@@ -395,12 +459,13 @@ def fit(
         took = time.perf_counter() - t0
         with average.swapped_in(model) if average is not None else nullcontext(model) as judged:
             val = evaluate_logits(predict_logits(judged, val_set, device, bf16=cfg.bf16), val_set.y, inv_ps)
-            state_now = copy.deepcopy(judged.state_dict()) if val[cfg.monitor] > best["metric"] else None
+            improved = val[cfg.monitor] > best["metric"]
+            state_now = copy.deepcopy(judged.state_dict()) if improved else None
         row = {"epoch": epoch, "loss": total / max(seen, 1), "lr": lr, "docs_per_s": seen / took,
                "seconds": round(time.perf_counter() - t0, 2), "peak_mb": usage.peak_rss_mb(),
                "val_P@1": val["P@1"], "val_nDCG@5": val["nDCG@5"], f"val_{cfg.monitor}": val[cfg.monitor]}
         history.append(row)
-        if val[cfg.monitor] > best["metric"]:
+        if improved:
             best = {"metric": val[cfg.monitor], "epoch": epoch, "state": state_now}
             bad = 0
         else:
@@ -408,7 +473,7 @@ def fit(
             if bad % cfg.lr_patience == 0:
                 lr *= cfg.lr_decay
         stopped = bad >= cfg.early_stop
-        log.info("epoch %d: loss %.4f, val P@1 %.4f, val %s %.4f, %.1f docs/s%s", epoch, row["loss"], val["P@1"],
+        log.info("%sepoch %d: loss %.4f, val P@1 %.4f, val %s %.4f, %.1f docs/s%s", who, epoch, row["loss"], val["P@1"],
                  cfg.monitor, val[cfg.monitor], row["docs_per_s"], " (early stop)" if stopped else "")
         if checkpoint is not None:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -418,6 +483,6 @@ def fit(
                    "lr": lr, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, checkpoint)
         if on_epoch:
             on_epoch(row)
-        _kill_hook(epoch, None)
+        _kill_hook(epoch, None, member)
     model.load_state_dict(best["state"])
     return model, history

@@ -15,7 +15,7 @@ from _stage import load_params, stage
 
 from pipeline import predict, usage
 from pipeline.io import read_table
-from pipeline.train import predict_logits, top_k
+from pipeline.train import top_k
 
 
 def main(
@@ -34,14 +34,14 @@ def main(
         teach = read_table(root / "teacher" / "test.parquet", "teacher") if pred.model.cfg.teacher else None
         cost = dict(pred.config.get("usage", {}))
         with usage.timed(cost, "predict_s"):
-            logits = pred.finish(predict_logits(pred.model, predict.examples(tokens, teach, docs, pred.outputs), pred.device, progress=True))
+            logits = pred.finish(pred.logits(predict.examples(tokens, teach, docs, pred.outputs), progress=True))
         cost["predict_peak_mb"] = usage.peak_rss_mb()
         idx, scores = top_k(logits, o["top_k"])
         names = np.asarray(pred.outputs.to_pylist(), dtype=object)
         write_results("treaderxml", name, docs, [names[row].tolist() for row in idx], [s.tolist() for s in scores],
                       dict(zip(pred.space.labels.to_pylist(), pred.space.train_count.tolist())), pred.train_y.shape[0], o,
                       root / "predictions" / "treaderxml.parquet", out,
-                      info={"reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher, "lift_parents": pred.lift}, cost=cost)
+                      info={"reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher, "members": len(pred.models), "lift_parents": pred.lift}, cost=cost)
 
 
 if __name__ == "__main__":

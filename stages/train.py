@@ -6,6 +6,12 @@ checkpoints/<dataset>/train.ckpt ($TREADER_CHECKPOINTS instead of checkpoints/ w
 set, as `treader table` does for its experiments): a killed run started again resumes from it (when
 its inputs and parameters are unchanged) and ends with the same result. Training
 curves go to dvclive/ (`dvc plots show`).
+
+With `train.members` > 1 the network is trained that many times (member m from
+``member_seed(train.seed, m)``, same validation split), one after the other, each with its own
+checkpoint (train-member<m>.ckpt) and curves (dvclive member<m>/...); the model directory holds
+every member and prediction averages their probabilities. Growing or shrinking the ensemble keeps the
+members already trained.
 """
 
 import os
@@ -19,7 +25,7 @@ from _stage import load_params, stage
 from pipeline import metrics, predict, usage
 from pipeline.io import atomic_dir, read_table
 from pipeline.model import ModelConfig, check_reading
-from pipeline.train import TrainConfig, fingerprint, fit, resolve_device
+from pipeline.train import TrainConfig, ensemble_logits, evaluate_logits, fingerprint, fit, resolve_device, split_validation
 
 
 def main(
@@ -33,8 +39,8 @@ def main(
         p = load_params(params)
         name, root, use_teacher = p["dataset"], data / p["dataset"], bool(p["teacher"])
         check_reading(p["reading"])
-        cfg = TrainConfig.from_dict(p["train"])
-        resolve_device(cfg.device)
+        cfg = TrainConfig.from_params(p["train"], name)
+        device = resolve_device(cfg.device)
         docs = read_table(root / "prepared" / "train.parquet", "documents")
         labels = read_table(root / "prepared" / "labels.parquet", "labels")
         outputs = predict.target_labels(labels)
@@ -47,23 +53,43 @@ def main(
         inputs += [root / "teacher" / "train.parquet"] if use_teacher else []
         counts = labels.filter(labels["train_count"].to_numpy() > 0)["train_count"].to_numpy()
         live = _Live(live_dir)
-        model, history = fit(model_cfg, cfg, predict.examples(tokens, teach, docs, outputs), torch.from_numpy(emb),
-                             checkpoint=Path(os.environ.get("TREADER_CHECKPOINTS", "checkpoints")) / name / "train.ckpt",
-                             fingerprint=fingerprint([model_cfg.to_dict(), cfg.to_dict()], inputs),
-                             inv_ps=metrics.inverse_propensity(counts, len(docs)), on_epoch=live.log)
+        train_set, inv_ps = predict.examples(tokens, teach, docs, outputs), metrics.inverse_propensity(counts, len(docs))
+        ckpt_dir = Path(os.environ.get("TREADER_CHECKPOINTS", "checkpoints")) / name
+        members, histories = [], []
+        for m in range(cfg.members):
+            model, history = fit(model_cfg, cfg, train_set, torch.from_numpy(emb), member=m,
+                                 checkpoint=ckpt_dir / ("train.ckpt" if m == 0 else f"train-member{m}.ckpt"),
+                                 fingerprint=fingerprint([model_cfg.to_dict(), cfg.member_settings(), {"member": m}], inputs),
+                                 inv_ps=inv_ps, on_epoch=lambda row, m=m: live.log(row, m))
+            members.append(model)
+            histories.append(history)
         live.end()
+        rows = [r for h in histories for r in h]
         config = {"dataset": name, "model": model_cfg.to_dict(), "train": cfg.to_dict(), "data": p[name],
-                  "neighbours": p["neighbours"], "teacher_set": p["teacher_set"], "history": history,
-                  "best_epoch": max(history, key=lambda r: r[f"val_{cfg.monitor}"])["epoch"] if history else 0,
-                  # over epochs (time summed, memory the largest peak), so a resumed run still reports the whole training
-                  "usage": {"train_s": round(sum(r["seconds"] for r in history), 1),
-                            "train_peak_mb": max([usage.peak_rss_mb(), *(r.get("peak_mb", 0.0) for r in history)])}}
+                  "neighbours": p["neighbours"], "teacher_set": p["teacher_set"], "history": histories[0],
+                  "best_epoch": _best_epoch(histories[0], cfg.monitor),
+                  # over epochs and members (time summed, memory the largest peak), so a resumed run still reports the whole training
+                  "usage": {"train_s": round(sum(r["seconds"] for r in rows), 1),
+                            "train_peak_mb": max([usage.peak_rss_mb(), *(r.get("peak_mb", 0.0) for r in rows)])}}
+        if cfg.members > 1:
+            val = train_set.subset(split_validation(len(train_set), cfg.val_fraction, cfg.seed)[1])
+            config["members"] = [{"best_epoch": _best_epoch(h, cfg.monitor), "history": h} for h in histories]
+            config["ensemble_val"] = evaluate_logits(ensemble_logits(members, val, device, bf16=cfg.bf16), val.y, inv_ps)
+            typer.echo(f"{name}: validation of the {cfg.members} members alone ({cfg.monitor}): "
+                       + ", ".join(f"{max(r[f'val_{cfg.monitor}'] for r in h):.4f}" for h in histories)
+                       + f"; of their ensemble: {config['ensemble_val'][cfg.monitor]:.4f}")
         vec = read_table(root / "embed" / "train.parquet", "vectors")
         with atomic_dir(models / name) as out:
-            predict.save_bundle(out, model, config, vocab=root / "tokens" / "vocab.parquet", labels=root / "prepared" / "labels.parquet",
+            predict.save_bundle(out, members, config, vocab=root / "tokens" / "vocab.parquet", labels=root / "prepared" / "labels.parquet",
                                 label_tokens=root / "tokens" / "labels.parquet", embeddings=root / "embed" / "embeddings.npy",
                                 train_docs=docs, train_vectors=vec, index=_index(root, p))
-        typer.echo(f"{name}: trained {p['reading']} (teacher {'on' if use_teacher else 'off'}), best epoch {config['best_epoch']}")
+        typer.echo(f"{name}: trained {p['reading']} (teacher {'on' if use_teacher else 'off'}), "
+                   + (f"{cfg.members} members, best epochs {[c['best_epoch'] for c in config['members']]}" if cfg.members > 1
+                      else f"best epoch {config['best_epoch']}"))
+
+
+def _best_epoch(history: list[dict], monitor: str) -> int:
+    return max(history, key=lambda r: r[f"val_{monitor}"])["epoch"] if history else 0
 
 
 def _index(root: Path, p: dict):
@@ -72,16 +98,18 @@ def _index(root: Path, p: dict):
 
 
 class _Live:
-    """dvclive, started afresh each run; a resumed run replays the checkpoint's history first."""
+    """dvclive, started afresh each run; a resumed run replays the checkpoint's history first.
+    Member 0's curves are named loss, val_P_at_1, ...; member m's member<m>/loss, ... (step = epoch - 1)."""
 
     def __init__(self, path: Path):
         from dvclive import Live
 
         self.live = Live(dir=str(path), resume=False, dvcyaml=None, save_dvc_exp=False)
 
-    def log(self, row: dict) -> None:
+    def log(self, row: dict, member: int = 0) -> None:
+        self.live.step = row["epoch"] - 1
         for key in ("loss", "val_P@1", "val_nDCG@5", "lr"):
-            self.live.log_metric(key.replace("@", "_at_"), row[key])
+            self.live.log_metric((f"member{member}/" if member else "") + key.replace("@", "_at_"), row[key])
         self.live.next_step()
 
     def end(self) -> None:

@@ -16,7 +16,8 @@ import yaml
 
 from pipeline.model import ModelConfig
 from pipeline.errors import ConfigError
-from pipeline.train import Ragged, TrainConfig, WeightAverage, bucketed_batches, drop_teacher, fit, lr_factor, match_prior, split_validation, top_k
+from pipeline.train import (ProbabilityMean, Ragged, TrainConfig, WeightAverage, bucketed_batches, drop_teacher, ensemble_logits, fit, lr_factor, match_prior,
+                            member_seed, predict_logits, resolve_device, split_validation, top_k)
 from tests.tiny import write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,6 +80,54 @@ def test_two_runs_with_the_same_seed_are_identical(extra):
     assert [r["loss"] for r in h1] == [r["loss"] for r in h2] and len(h1) == 3
     for (k1, v1), (k2, v2) in zip(m1.state_dict().items(), m2.state_dict().items()):
         assert k1 == k2 and torch.equal(v1, v2)
+
+
+def test_ensemble_members_share_the_validation_split_and_differ_in_everything_else():
+    assert member_seed(13, 0) == 13  # member 0 is the plain model
+    seeds = [member_seed(13, m) for m in range(1, 6)] + [member_seed(14, m) for m in range(1, 6)]
+    assert len(set(seeds)) == 10 and 13 not in seeds and all(0 <= s < 2**63 for s in seeds)
+    mc = ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8)
+    tc = TrainConfig(epochs=2, batch_size=8, lr=1e-2, val_fraction=0.2, early_stop=10, members=2)
+    m0, h0 = fit(mc, tc, _tiny_examples(), None, progress=False)
+    plain, hp = fit(mc, TrainConfig(**{**tc.to_dict(), "members": 1}), _tiny_examples(), None, progress=False)
+    m1, h1 = fit(mc, tc, _tiny_examples(), None, progress=False, member=1)
+    assert [r["loss"] for r in h0] == [r["loss"] for r in hp]  # the ensemble's size changes no member
+    assert all(torch.equal(a, b) for a, b in zip(m0.state_dict().values(), plain.state_dict().values()))
+    assert [r["loss"] for r in h0] != [r["loss"] for r in h1]  # another initialisation and batch order
+    assert not torch.equal(m0.w_out.weight, m1.w_out.weight)
+    # the ensemble's score is the mean of the members' probabilities
+    val = _tiny_examples().subset(split_validation(40, 0.2, 13)[1])
+    cpu = resolve_device("cpu")
+    one, two = predict_logits(m0, val, cpu), predict_logits(m1, val, cpu)
+    p = (1 / (1 + np.exp(-one.astype(np.float64))) + 1 / (1 + np.exp(-two.astype(np.float64)))) / 2
+    assert np.allclose(ensemble_logits([m0, m1], val, cpu), np.log(p / (1 - p)), atol=1e-5)
+    assert np.array_equal(ensemble_logits([m0], val, cpu), one)
+
+
+def test_probability_mean_by_hand_and_at_saturation():
+    mean = ProbabilityMean()
+    mean.add(np.array([[0.0, np.log(3.0)]], np.float32))  # p = 1/2, 3/4
+    mean.add(np.array([[np.log(3.0), np.log(3.0)]], np.float32))  # p = 3/4, 3/4
+    assert np.allclose(1 / (1 + np.exp(-mean.logits)), [[5 / 8, 3 / 4]])
+    far = ProbabilityMean()  # sigmoid(60) rounds to 1.0 even in float64; the mean in log space does not
+    far.add(np.array([[60.0, -60.0, 60.0]], np.float32))
+    far.add(np.array([[80.0, -80.0, -60.0]], np.float32))
+    out = far.logits
+    assert np.all(np.isfinite(out)) and out.dtype == np.float32
+    assert out[0, 0] == pytest.approx(60 + np.log(2), abs=1e-4) and out[0, 1] == pytest.approx(-60 - np.log(2), abs=1e-4)
+    assert abs(out[0, 2]) < 1e-4  # one sure yes, one sure no: even odds
+
+
+def test_members_are_given_once_or_per_dataset():
+    assert TrainConfig.from_params({"members": 3}, "reuters21578").members == 3
+    per = {"members": {"rcv1-v2-subset": 3, "reuters21578": 1}}
+    assert TrainConfig.from_params(per, "rcv1-v2-subset").members == 3
+    assert TrainConfig.from_params(per, "folder").members == 1  # not listed: one network
+    assert TrainConfig.from_params({}, "folder").members == 1
+    assert "members" not in TrainConfig(members=3).member_settings()
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(ConfigError, match="train.members must be a whole number"):
+            TrainConfig.from_params({"members": bad}, "folder")
 
 
 def test_early_stopping_and_lr_decay():
@@ -259,6 +308,73 @@ def test_killed_training_resumes_and_ends_the_same(pipeline_dir, straight, kill_
     assert usage["train_s"] == pytest.approx(sum(r["seconds"] for r in hb), abs=0.1)
     # the training curves of the resumed run are complete too
     assert len((tmp / f"live-{name}" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()) == 1 + 5
+
+
+def _train_members(tmp: Path, name: str, members: int, ckpts: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    params = yaml.safe_load((tmp / "params.yaml").read_text())
+    params["train"]["members"] = {"folder": members, "reuters21578": 1}  # per dataset, as params.yaml gives it
+    (tmp / f"params-{name}.yaml").write_text(yaml.safe_dump(params))
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], TREADER_CHECKPOINTS=str(tmp / ckpts))
+    env.pop("TREADER_TEST_KILL_AT", None)
+    if kill_at:
+        env["TREADER_TEST_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, str(REPO / "stages" / "train.py"), "--params", str(tmp / f"params-{name}.yaml"),
+                           "--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")],
+                          cwd=tmp, capture_output=True, text=True, env=env)
+
+
+def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_model(pipeline_dir, straight):
+    from pipeline.predict import Predictor, examples
+
+    tmp = pipeline_dir
+    whole = _train_members(tmp, "ens-whole", 2, "ckpt-ens-whole")
+    assert whole.returncode == 0, whole.stderr
+    assert "validation of the 2 members alone" in whole.stdout and "2 members, best epochs" in whole.stdout
+    killed = _train_members(tmp, "ens-killed", 2, "ckpt-ens-killed", kill_at="m1/3:1")  # inside member 1's epoch 3
+    assert killed.returncode == -9 and not (tmp / "ens-killed" / "folder").exists()
+    ck = tmp / "ckpt-ens-killed" / "folder"
+    assert torch.load(ck / "train.ckpt", weights_only=False)["epoch"] == 5  # member 0 had finished
+    assert torch.load(ck / "train-member1.ckpt", weights_only=False)["epoch"] == 2
+    resumed = _train_members(tmp, "ens-killed", 2, "ckpt-ens-killed")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "after epoch 5" in resumed.stderr and "after epoch 2" in resumed.stderr
+    files = {"model.pt", "model-member1.pt"}
+    for d in ("ens-whole", "ens-killed"):
+        assert files <= {f.name for f in (tmp / d / "folder").iterdir()}
+    w = {f: torch.load(tmp / "ens-whole" / "folder" / f, weights_only=True) for f in files}
+    r = {f: torch.load(tmp / "ens-killed" / "folder" / f, weights_only=True) for f in files}
+    plain = _weights(straight)
+    assert all(torch.equal(w["model.pt"][k], plain[k]) for k in plain)  # member 0 = the one-network run
+    assert not torch.equal(w["model-member1.pt"]["w_out.weight"], plain["w_out.weight"])
+    assert all(torch.equal(w[f][k], r[f][k]) for f in files for k in w[f])  # the resumed ensemble ends the same
+    config = json.loads((tmp / "ens-whole" / "folder" / "config.json").read_text())
+    assert config["train"]["members"] == 2 and len(config["members"]) == 2
+    assert config["history"] == config["members"][0]["history"]
+    assert config["usage"]["train_s"] == pytest.approx(sum(r["seconds"] for m in config["members"] for r in m["history"]), abs=0.1)
+    assert set(config["ensemble_val"]) >= {"P@1", "nDCG@5"} and all(0 <= v <= 1 for v in config["ensemble_val"].values())
+    live = tmp / "live-ens-whole" / "plots" / "metrics"
+    for f in ("loss.tsv", "member1/loss.tsv"):
+        assert len((live / f).read_text().splitlines()) == 1 + 5, f
+    # prediction averages the members' probabilities
+    pred = Predictor.load(tmp / "ens-whole" / "folder", device="cpu")
+    assert len(pred.models) == 2 and pred.model is pred.models[0]
+    texts = ["alpha beta gamma", "delta epsilon"]
+    from pipeline import embed, text as text_mod
+    tokens = text_mod.tokenise(texts, pred.vocab, 50)
+    tok = pa.table({"id": ["0", "1"], "tokens": tokens})
+    data = examples(tok, pred.teacher_table(tok["id"], embed.doc_vectors(tokens, pred.word_vectors)), None, pred.outputs)
+    each = [predict_logits(m, data, pred.device) for m in pred.models]
+    prob = sum(1 / (1 + np.exp(-e.astype(np.float64))) for e in each) / 2
+    assert np.allclose(pred.logits(data), np.log(prob / (1 - prob)), atol=1e-5) and not np.allclose(each[0], each[1])
+    # growing the ensemble keeps the members already trained: a third member is the only one trained
+    grown = _train_members(tmp, "ens-grown", 3, "ckpt-ens-whole")
+    assert grown.returncode == 0, grown.stderr
+    assert grown.stderr.count("after epoch 5") == 2 and len(json.loads((tmp / "ens-grown" / "folder" / "config.json").read_text())["members"]) == 3
+    # a copied ensemble with a member missing is refused in one line
+    (tmp / "ens-grown" / "folder" / "model-member2.pt").unlink()
+    from pipeline.errors import DataError
+    with pytest.raises(DataError, match="an ensemble of 3, missing model-member2.pt"):
+        Predictor.load(tmp / "ens-grown" / "folder", device="cpu")
 
 
 def test_checkpoint_of_other_parameters_is_ignored(pipeline_dir):
