@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
-from pipeline import metrics, predict
+from pipeline import hierarchy, metrics, predict, teacher
 from pipeline.model import ModelConfig
 from pipeline.train import Examples, TrainConfig
 
@@ -27,3 +27,13 @@ def train_inputs(root: Path, p: dict) -> tuple[Examples, torch.Tensor, ModelConf
                                    d_model=emb.shape[1], reading=p["reading"], teacher=use_teacher)
     counts = labels.filter(labels["train_count"].to_numpy() > 0)["train_count"].to_numpy()
     return ex, emb, mcfg, TrainConfig.from_params(p["train"], root.name), metrics.inverse_propensity(counts, len(docs))
+
+
+def label_parents(root: Path) -> tuple[np.ndarray, bool]:
+    """Each output label's output parent (-1: none) and whether the train label sets of ``root``
+    hold every label's parent: what `evaluate.lift_parents: auto` looks at."""
+    labels = pq.read_table(root / "prepared" / "labels.parquet")
+    space = teacher.LabelSpace.from_table(labels)
+    parents = predict.output_parents(space, predict.target_labels(labels))
+    train_y = space.matrix(pq.read_table(root / "prepared" / "train.parquet")["labels"])
+    return parents, hierarchy.closed_under_parents(train_y, space.parent_matrix())

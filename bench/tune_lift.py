@@ -15,13 +15,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import typer
 import yaml
-from _inputs import train_inputs
+from _inputs import label_parents, train_inputs
 from tune_train import apply
 
-from pipeline import hierarchy, predict, teacher
+from pipeline import hierarchy
 from pipeline.train import evaluate_logits, fit, predict_logits, resolve_device, split_validation
 
 
@@ -31,10 +30,7 @@ def main(dataset: str = "rcv1-v2-subset", data: Path = Path("data"), params: Pat
          save: Path = typer.Option(None, help="Also write each seed's validation logits, targets and label parents to SAVE/seed<N>.npz")) -> None:
     """Validation metrics of the network's ranking without and with the lift to descendants."""
     root = data / dataset
-    labels = pq.read_table(root / "prepared" / "labels.parquet")
-    space = teacher.LabelSpace.from_table(labels)
-    parents = predict.output_parents(space, predict.target_labels(labels))
-    closed = hierarchy.closed_under_parents(space.matrix(pq.read_table(root / "prepared" / "train.parquet")["labels"]), space.parent_matrix())
+    parents, closed = label_parents(root)
     typer.echo(f"{dataset}: {int((parents >= 0).sum())} output labels have an output parent; train label sets closed under parents: {closed}")
     for s in seed:
         p = apply(yaml.safe_load(params.read_text()), [*set, f"train.seed={s}"])

@@ -20,14 +20,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import scipy.sparse as sp
 import typer
 import yaml
-from _inputs import train_inputs
+from _inputs import label_parents, train_inputs
 from tune_train import apply
 
-from pipeline import hierarchy, predict, teacher
+from pipeline import hierarchy, predict
 from pipeline.train import ProbabilityMean, evaluate_logits, fit, predict_logits, resolve_device, split_validation
 
 KEYS = ("P@1", "P@3", "P@5", "nDCG@3", "nDCG@5", "PSP@5")
@@ -41,10 +40,7 @@ def main(dataset: str = "rcv1-v2-subset", data: Path = Path("data"), params: Pat
          load: Path = typer.Option(None, help="Rescore the logits a --save run wrote to LOAD instead of training")) -> None:
     """Validation metrics of ensembles of 1 .. ``members`` networks."""
     root = data / dataset
-    labels = pq.read_table(root / "prepared" / "labels.parquet")
-    space = teacher.LabelSpace.from_table(labels)
-    parents = predict.output_parents(space, predict.target_labels(labels))
-    closed = hierarchy.closed_under_parents(space.matrix(pq.read_table(root / "prepared" / "train.parquet")["labels"]), space.parent_matrix())
+    parents, closed = label_parents(root)
     for s in seed:
         p = apply(yaml.safe_load(params.read_text()), [*set, f"train.seed={s}"])
         mode = predict.lift_mode(p["evaluate"].get("lift_parents", "auto"))
