@@ -43,8 +43,7 @@ def main(dataset: str = "rcv1-v2-subset", data: Path = Path("data"), params: Pat
     parents, closed = label_parents(root)
     for s in seed:
         p = apply(yaml.safe_load(params.read_text()), [*set, f"train.seed={s}"])
-        mode = predict.lift_mode(p["evaluate"].get("lift_parents", "auto"))
-        lift = bool((parents >= 0).any()) and (mode == "on" or (mode == "auto" and closed))
+        lift = predict.lifts(predict.lift_mode(p["evaluate"].get("lift_parents", "auto")), parents, closed)
         rank = (lambda x: hierarchy.lift_to_descendants(x, parents)) if lift else (lambda x: x)
         if load is None:
             ex, emb, mcfg, cfg, inv_ps = train_inputs(root, p)

@@ -78,11 +78,11 @@ def member_file(m: int) -> str:
 
 
 def save_bundle(
-    out: Path, models: TReaderXML | list[TReaderXML], config: dict, *, vocab: Path, labels: Path, label_tokens: Path,
+    out: Path, models: list[TReaderXML], config: dict, *, vocab: Path, labels: Path, label_tokens: Path,
     embeddings: Path, train_docs: pa.Table, train_vectors: pa.Table, index: Path | None,
 ) -> None:
-    """Write a model directory (``out`` is a fresh, empty folder); ``models``: one network or an ensemble's members."""
-    for m, model in enumerate(models if isinstance(models, list) else [models]):
+    """Write a model directory (``out`` is a fresh, empty folder); ``models``: the ensemble's members (one for a single network)."""
+    for m, model in enumerate(models):
         torch.save(model.state_dict(), out / member_file(m))
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     for src, name in ((vocab, "vocab.parquet"), (labels, "labels.parquet"), (label_tokens, "label_tokens.parquet"), (embeddings, "embeddings.npy")):
@@ -114,6 +114,12 @@ def lift_mode(value) -> str:
     if mode not in ("auto", "on", "off"):
         raise ConfigError(f"lift_parents must be auto, on or off (true/false); got {value!r}")
     return mode
+
+
+def lifts(mode: str, output_parent: np.ndarray, closed: bool) -> bool:
+    """Whether the ranking lifts scores to descendants: some output has an output parent, and the
+    mode (``lift_mode``) is on, or auto with train label sets closed under parents."""
+    return bool((output_parent >= 0).any()) and (mode == "on" or (mode == "auto" and closed))
 
 
 class Predictor:
@@ -156,7 +162,7 @@ class Predictor:
         self.output_parent = output_parents(self.space, self.outputs)
         mode = lift_mode(lift_parents)
         self.closed = hierarchy.closed_under_parents(self.train_y, self.space.parent_matrix())
-        self.lift = bool((self.output_parent >= 0).any()) and (mode == "on" or (mode == "auto" and self.closed))
+        self.lift = lifts(mode, self.output_parent, self.closed)
         self.index = None
         nb = self.config["neighbours"]
         if self.model.cfg.teacher and nb["backend"] == "annoy" and (d / "index.ann").exists():
