@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
-from pipeline.errors import DataError
-from pipeline.text import PAD_ID, UNK_ID
+from pipeline.errors import ConfigError, DataError
+from pipeline.text import PAD, PAD_ID, UNK, UNK_ID, split_words
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,36 @@ def sentences(tokens: pa.ListArray, vocab_tokens: np.ndarray) -> list[list[str]]
     words = vocab_tokens[pc.list_flatten(tokens).to_numpy()]
     offsets = tokens.offsets.to_numpy()
     return [w.tolist() for w in np.split(words, offsets[1:-1] - offsets[0])] if len(tokens) else []
+
+
+def extra_sources(value, dataset: str, own_path: str | None = None) -> list[str]:
+    """``embed.extra_text`` for ``dataset``: a list given once, or per dataset ({name: [...]}; a name not listed: none).
+
+    An entry is a built-in corpus name or a path. The corpus being trained and
+    tested on is refused: its test texts would shape the word vectors.
+    """
+    if isinstance(value, dict):
+        value = value.get(dataset, [])
+    if value is None:
+        value = []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"embed.extra_text must be a list of corpus names or paths, or a mapping of dataset names to such lists; got {value!r}")
+    for v in value:
+        same_path = own_path is not None and Path(v).expanduser().resolve() == Path(own_path).expanduser().resolve()
+        if v == dataset or same_path:
+            raise ConfigError(f"embed.extra_text names the dataset being trained on ({v!r}): its test texts would leak into the word vectors")
+    return value
+
+
+def vocab_sentences(texts: list[str], vocab_tokens: np.ndarray) -> list[list[str]]:
+    """Extra texts as word2vec sentences, read through the dataset's vocabulary.
+
+    Words the vocabulary lacks are dropped (not turned into ``<unk>``): they would
+    get no row in the embedding anyway, and dropping them lets a corpus that keeps
+    its stop words match one that has none. Texts left empty are dropped.
+    """
+    known = set(vocab_tokens.tolist()) - {PAD, UNK}
+    return [s for s in ([w for w in words if w in known] for words in split_words(texts).to_pylist()) if s]
 
 
 def train_word2vec(sents: list[list[str]], cfg: Word2VecConfig):

@@ -18,15 +18,18 @@ from pipeline.embed import (
     Word2VecConfig,
     doc_vectors,
     embedding_matrix,
+    extra_sources,
     load_pretrained,
     sentences,
     table_vectors,
     train_word2vec,
     vectors_table,
+    vocab_sentences,
 )
-from pipeline.errors import DataError
+from pipeline.datasets import extra_texts
+from pipeline.errors import ConfigError, DataError
 from pipeline.text import PAD, PAD_ID, UNK, build_vocab, encode, split_words
-from tests.tiny import make_docs
+from tests.tiny import make_docs, write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -218,3 +221,58 @@ def test_vectors_round_trip_through_the_vectors_schema():
     back = table_vectors(table)
     assert back.dtype == np.float32
     np.testing.assert_array_equal(back, vectors)
+
+
+# --- extra text (embed.extra_text) ---------------------------------------------------
+
+
+def test_extra_sources_given_once_or_per_dataset():
+    assert extra_sources(["a.txt"], "folder") == ["a.txt"]
+    per = {"rcv1-v2-subset": ["reuters21578"], "reuters21578": []}
+    assert extra_sources(per, "rcv1-v2-subset") == ["reuters21578"]
+    assert extra_sources(per, "reuters21578") == []
+    assert extra_sources(per, "folder") == []  # not listed: none
+    assert extra_sources(None, "folder") == []
+
+
+@pytest.mark.parametrize("bad", ["reuters21578", [1], [""], {"folder": "x.txt"}, 3])
+def test_extra_sources_rejects_what_is_not_a_list_of_names(bad):
+    with pytest.raises(ConfigError, match="embed.extra_text must be a list"):
+        extra_sources(bad, "folder")
+
+
+def test_extra_sources_refuses_the_dataset_itself(tmp_path):
+    with pytest.raises(ConfigError, match="names the dataset being trained on .'rcv1-v2-subset'.: its test texts would leak"):
+        extra_sources({"rcv1-v2-subset": ["reuters21578", "rcv1-v2-subset"]}, "rcv1-v2-subset")
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(ConfigError, match="names the dataset being trained on"):
+        extra_sources([str(tmp_path / "mine" / ".." / "mine")], "folder", own_path=str(tmp_path / "mine"))
+    assert extra_sources([str(tmp_path / "other")], "folder", own_path=str(tmp_path / "mine")) == [str(tmp_path / "other")]
+
+
+def test_read_extra_text_from_a_text_file_a_jsonl_file_and_a_folder(tmp_path):
+    (tmp_path / "news.txt").write_text("first story\n\n  \nsecond story\n", encoding="utf-8")
+    assert extra_texts(str(tmp_path / "news.txt")) == ["first story\n", "second story\n"]
+    (tmp_path / "news.jsonl").write_text('{"text": "one"}\n{"text": "two", "id": 2}\n', encoding="utf-8")
+    assert extra_texts(str(tmp_path / "news.jsonl")) == ["one", "two"]
+    folder = write_folder_dataset(tmp_path / "ds", n_train=7, n_test=3)
+    texts = extra_texts(str(folder))
+    assert len(texts) == 10 and all(isinstance(t, str) and t for t in texts)
+
+
+def test_read_extra_text_errors_name_the_file_and_line(tmp_path):
+    with pytest.raises(DataError, match="neither a built-in corpus .reuters21578, rcv1-v2-subset. nor an existing file or folder"):
+        extra_texts(str(tmp_path / "missing.txt"))
+    (tmp_path / "bad.jsonl").write_text('{"text": "ok"}\n{"body": "no text"}\n')
+    with pytest.raises(DataError, match=r"bad.jsonl, line 2: expected a JSON object with a 'text' field"):
+        extra_texts(str(tmp_path / "bad.jsonl"))
+    (tmp_path / "num.jsonl").write_text('{"text": 5}\n')
+    with pytest.raises(DataError, match=r"num.jsonl, line 1: the 'text' field is not a string"):
+        extra_texts(str(tmp_path / "num.jsonl"))
+
+
+def test_vocab_sentences_drop_words_outside_the_vocabulary():
+    vocab = np.array([PAD, UNK, "cocoa", "prices", "rose"], dtype=object)
+    got = vocab_sentences(["The cocoa PRICES rose, sharply.", "nothing known here", "<unk> <pad> rose"], vocab)
+    assert got == [["cocoa", "prices", "rose"], ["rose"]]  # no <pad>/<unk> either, and no empty sentence
+

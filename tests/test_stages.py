@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import yaml
 
@@ -103,3 +104,63 @@ def test_bad_training_setting_is_one_line(tmp_path):
     res = run_stage("train", params, tmp_path)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.strip().endswith("error: device must be auto, cpu or cuda[:N], got 'gpu'")
+
+
+def test_embed_reads_extra_text_through_the_vocabulary(tmp_path):
+    """`embed.extra_text`: word2vec also reads the extra texts (counted in stats.json), and the vectors change.
+
+    The extra file puts two words of different topics in the same contexts, again and again:
+    with it their vectors end up far closer than without it.
+    """
+    params = folder_params(write_folder_dataset(tmp_path / "src", n_train=40, n_test=10))
+    params["embed"].update(dim=16, epochs=5)
+    for stage in ("prepare", "tokenise", "embed"):
+        assert run_stage(stage, params, tmp_path).returncode == 0
+    out = tmp_path / "data/folder/embed"
+    plain = np.load(out / "embeddings.npy")
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["source"] == "word2vec on train" and stats["extra_text"] == []
+
+    (tmp_path / "more.txt").write_text("goal striker zzznotaword oven match\ngoal oven match\n" * 300, encoding="utf-8")
+    params["embed"]["extra_text"] = {"folder": [str(tmp_path / "more.txt")]}
+    res = run_stage("embed", params, tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "extra text" in res.stdout and "600 texts, 2100 words in the vocabulary" in res.stdout
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["source"] == "word2vec on train + extra text"
+    assert stats["extra_text"] == [{"source": str(tmp_path / "more.txt"), "texts": 600, "words": 2100}]
+    more = np.load(out / "embeddings.npy")
+    vocab = pq.read_table(tmp_path / "data/folder/tokens/vocab.parquet")["token"].to_pylist()
+    a, b = vocab.index("striker"), vocab.index("oven")
+
+    def cos(m):
+        return float(m[a] @ m[b] / np.linalg.norm(m[a]) / np.linalg.norm(m[b]))
+
+    assert cos(more) > cos(plain) + 0.3, (cos(plain), cos(more))
+
+
+def test_embed_refuses_the_dataset_itself_as_extra_text(tmp_path):
+    src = write_folder_dataset(tmp_path / "src", n_train=20, n_test=5)
+    params = folder_params(src)
+    params["embed"].update(dim=8, epochs=1, extra_text=[str(src)])
+    for stage in ("prepare", "tokenise"):
+        assert run_stage(stage, params, tmp_path).returncode == 0
+    res = run_stage("embed", params, tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "names the dataset being trained on" in res.stderr
+    assert not (tmp_path / "data/folder/embed").exists()
+
+
+def test_embed_with_pretrained_vectors_says_extra_text_is_not_read(tmp_path):
+    params = folder_params(write_folder_dataset(tmp_path / "src", n_train=20, n_test=5))
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("2 4\ngoal 0.1 0.2 0.3 0.4\noven 0.4 0.3 0.2 0.1\n", encoding="utf-8")
+    (tmp_path / "more.txt").write_text("goal oven\n", encoding="utf-8")
+    params["embed"].update(pretrained=str(vectors), extra_text=[str(tmp_path / "more.txt")])
+    for stage in ("prepare", "tokenise"):
+        assert run_stage(stage, params, tmp_path).returncode == 0
+    res = run_stage("embed", params, tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert f"warning: embed.pretrained is set, so embed.extra_text ({tmp_path / 'more.txt'}) is not read" in res.stderr
+    stats = json.loads((tmp_path / "data/folder/embed/stats.json").read_text())
+    assert stats["source"] == str(vectors) and stats["extra_text"] == [] and stats["dim"] == 4

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipeline.datasets.corpus import Corpus
@@ -46,3 +47,58 @@ def load(name: str, options: dict | None = None, cache: str | Path | None = None
     from pipeline.datasets import rcv1
 
     return rcv1.load(raw, options.get("test_fraction", 0.2), options.get("split_seed", 13))
+
+
+def all_texts(name: str, cache: str | Path | None = None) -> list[str]:
+    """Every text in a built-in dataset's raw files, labelled or not, train or test.
+
+    For reading one corpus as unlabelled text while training on another
+    (``embed.extra_text``); never for the corpus being trained and tested on.
+    """
+    check_name(name)
+    if name == "folder":
+        raise DataError("'folder' is not a built-in corpus; name your folder's path instead")
+    from pipeline.datasets import sources
+
+    raw = sources.locate(name, cache or sources.DEFAULT_CACHE)
+    if name == "reuters21578":
+        from pipeline.datasets import reuters
+
+        return reuters.all_texts(raw)
+    from pipeline.datasets import rcv1
+
+    return rcv1.all_texts(raw)
+
+
+def extra_texts(source: str) -> list[str]:
+    """The texts of one ``embed.extra_text`` entry.
+
+    - a built-in corpus name (``reuters21578``, ``rcv1-v2-subset``): every story in its raw files;
+    - a folder in the ``folder`` dataset layout: its train and test texts;
+    - a ``.jsonl`` file: the ``text`` field of each line;
+    - any other file: one text per line (UTF-8).
+    """
+    if source in DATASETS:
+        return all_texts(source)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        from pipeline.datasets import folder
+
+        corpus = folder.load(path)
+        return corpus.train["text"].to_pylist() + corpus.test["text"].to_pylist()
+    if not path.is_file():
+        raise DataError(f"embed.extra_text: neither a built-in corpus ({', '.join(DATASETS[:2])}) nor an existing file or folder", path)
+    texts = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            if path.suffix == ".jsonl":
+                try:
+                    line = json.loads(line)["text"]
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    raise DataError(f"expected a JSON object with a 'text' field ({exc})", path, n) from exc
+                if not isinstance(line, str):
+                    raise DataError("the 'text' field is not a string", path, n)
+            texts.append(line)
+    return texts

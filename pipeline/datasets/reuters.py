@@ -125,6 +125,11 @@ def parse_categories(path: str | Path) -> tuple[dict[str, str], dict[str, str]]:
     return parents, descriptions
 
 
+def all_texts(raw_dir: str | Path) -> list[str]:
+    """The text of every story in the 22 files, labelled or not, in any split (unlabelled text for word2vec)."""
+    return [r["text"] for name in SGM_FILES for r in parse_sgm(Path(raw_dir) / name) if r["text"]]
+
+
 def load(raw_dir: str | Path) -> Corpus:
     raw_dir = Path(raw_dir)
     train, test = RawSplit("train"), RawSplit("test")

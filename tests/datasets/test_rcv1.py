@@ -158,3 +158,25 @@ def test_real_hierarchy(real):
     assert rows["C1511"]["parent"] == "C151"
     assert rows["C32"]["description"] == "Advertising/Promotion"
     assert {r["label"] for r in rows.values() if r["parent"] is None} == {"CCAT", "ECAT", "GCAT", "MCAT"}
+
+
+def test_all_texts_reads_every_story_whatever_the_split(tmp_path):
+    folder = write_raw(tmp_path, 10)
+    texts = rcv1.all_texts(folder)
+    corpus = rcv1.load(folder, 0.3)
+    assert texts == [f"Story {i} words" for i in range(10)]
+    assert sorted(texts) == sorted(corpus.train["text"].to_pylist() + corpus.test["text"].to_pylist())
+
+
+def test_all_texts_names_a_malformed_line(tmp_path):
+    good = json.dumps({"doc_label": ["CCAT"], "doc_token": ["a"]})
+    folder = write_raw(tmp_path, lines=[good, '{"doc_label": ["CCAT"]}'])
+    with pytest.raises(DataError, match="line 2: malformed record"):
+        rcv1.all_texts(folder)
+
+
+def test_real_all_texts(real_data_dir):
+    folder = real_data_dir / "rcv1-v2-subset"
+    if not (folder / "rcv1_dev.json").is_file():
+        pytest.skip(f"no RCV1-v2 subset files in {folder}")
+    assert len(rcv1.all_texts(folder)) == 2316

@@ -295,3 +295,25 @@ def test_real_texts_are_clean(real):
     assert texts[0].startswith("BAHIA COCOA REVIEW\nShowers continued throughout the week in the Bahia cocoa zone")
     assert not any("&lt;" in t or "&#" in t or "<BODY>" in t for t in texts)
     assert real.train["labels"].to_pylist()[0] == ["cocoa"]
+
+
+def test_all_texts_reads_every_story_labelled_or_not(tmp_path):
+    first = sgm(
+        record(1, ["cocoa"], body="Cocoa rains"),
+        record(2, [], split="NOT-USED", has_topics="NO", body="Unlabelled story"),
+        record(3, ["tea"], split="TEST", body="Tea prices"),
+        record(4, ["tea"], unproc=""),  # no text at all: skipped
+    )
+    folder = write_tiny_set(tmp_path, first)
+    texts = reuters.all_texts(folder)
+    assert len(texts) == 3 + 21  # the three stories with text, and one record in each other file
+    assert texts[:3] == ["Title\nCocoa rains Reuter", "Title\nUnlabelled story Reuter", "Title\nTea prices Reuter"]
+
+
+def test_real_all_texts_holds_every_story_with_text(real_data_dir):
+    folder = real_data_dir / "reuters21578"
+    if not (folder / reuters.CAT_FILE).is_file():
+        pytest.skip(f"no Reuters-21578 files in {folder}")
+    texts = reuters.all_texts(folder)
+    assert len(texts) == 21577  # 21,578 records, one of which has no text
+    assert texts[0].startswith("BAHIA COCOA REVIEW")
