@@ -1,15 +1,18 @@
-"""The train split as the `train` stage hands it to `pipeline.train.fit`, for the bench scripts."""
+"""What the bench scripts read: the train split as the `train` stage hands it to `pipeline.train.fit`,
+and the kNN validation proxy of `tune_knn.py` and `tune_extra_text.py`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from pipeline import hierarchy, metrics, predict, teacher
+from pipeline import embed, hierarchy, metrics, neighbours, predict, teacher
 from pipeline.model import ModelConfig
+from pipeline.text import padded
 from pipeline.train import Examples, TrainConfig
 
 
@@ -37,3 +40,36 @@ def label_parents(root: Path) -> tuple[np.ndarray, bool]:
     parents = predict.output_parents(space, predict.target_labels(labels))
     train_y = space.matrix(pq.read_table(root / "prepared" / "train.parquet")["labels"])
     return parents, hierarchy.closed_under_parents(train_y, space.parent_matrix())
+
+
+class KnnValidation:
+    """A validation split carved from ``root``'s train split (never test), and the kNN teacher ranking
+    of its texts among the rest (k neighbours by cosine of the Eq. 1 vectors): how the bench scripts
+    compare word vectors without training the network."""
+
+    def __init__(self, root: Path, val_fraction: float = 0.2, seed: int = 13):
+        self.tokens = pq.read_table(root / "tokens" / "train.parquet")["tokens"]
+        docs = pq.read_table(root / "prepared" / "train.parquet")
+        self.space = teacher.LabelSpace.from_table(pq.read_table(root / "prepared" / "labels.parquet"))
+        self.words = np.array(pq.read_table(root / "tokens" / "vocab.parquet")["token"].to_pylist(), dtype=object)
+        is_val = np.zeros(len(self.tokens), bool)
+        is_val[np.random.default_rng(seed).permutation(len(is_val))[: int(val_fraction * len(is_val))]] = True
+        self.fit, self.val = pa.array(np.flatnonzero(~is_val)), pa.array(np.flatnonzero(is_val))
+        self.y_fit = self.space.matrix(docs["labels"].take(self.fit))
+        self.y_val = self.space.matrix(docs["labels"].take(self.val))
+        self.inv_ps = metrics.inverse_propensity(np.asarray(self.y_fit.sum(axis=0)).ravel(), len(self.fit))
+
+    def fit_sentences(self) -> list[list[str]]:
+        """The fit texts as word2vec reads them in the `embed` stage."""
+        return embed.sentences(self.tokens.take(self.fit), self.words)
+
+    def scores(self, kv, ks: list[int], seed: int = 13) -> dict[int, dict]:
+        """Validation metrics of the kNN ranking (top 10) for each k, with the word vectors ``kv``."""
+        mat, _ = embed.embedding_matrix(self.words, kv, seed)
+        vf, vv = embed.doc_vectors(self.tokens.take(self.fit), mat), embed.doc_vectors(self.tokens.take(self.val), mat)
+        idx, sims = neighbours.exact_search(vv, vf, max(ks))
+        out = {}
+        for k in ks:
+            labs, _ = teacher.rank_rows(teacher.knn_scores(idx[:, :k], sims[:, :k], self.y_fit), 10, np.arange(len(self.space)))
+            out[k] = metrics.metrics_at_k(self.y_val, padded(labs, 10), self.inv_ps)
+        return out
