@@ -3,6 +3,7 @@ and the kNN validation proxy of `tune_knn.py` and `tune_extra_text.py`."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,12 @@ class KnnValidation:
     def fit_sentences(self) -> list[list[str]]:
         """The fit texts as word2vec reads them in the `embed` stage."""
         return embed.sentences(self.tokens.take(self.fit), self.words)
+
+    def word2vec_scores(self, sentences: list[list[str]], cfg: embed.Word2VecConfig, ks: list[int]) -> tuple[float, dict[int, dict]]:
+        """Train word2vec on ``sentences`` with ``cfg``: its seconds, and :meth:`scores` of its vectors."""
+        start = time.perf_counter()
+        kv = embed.train_word2vec(sentences, cfg)
+        return time.perf_counter() - start, self.scores(kv, ks, cfg.seed)
 
     def scores(self, kv, ks: list[int], seed: int = 13) -> dict[int, dict]:
         """Validation metrics of the kNN ranking (top 10) for each k, with the word vectors ``kv``."""

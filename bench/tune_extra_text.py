@@ -15,7 +15,6 @@ $TREADER_DATA_DIR, as the stages read them. The test split is not read.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import typer
@@ -51,11 +50,8 @@ def main(
         if raw:
             trials.append((f"{source} (raw words)", [s for s in split_words(texts).to_pylist() if s]))
     for name, more in trials:
-        cfg = embed.Word2VecConfig(dim=dim, epochs=epochs, seed=seed)
-        start = time.perf_counter()
-        kv = embed.train_word2vec(fit_sents + more, cfg)
-        took = time.perf_counter() - start
-        for k, m in kv_val.scores(kv, k_list, seed).items():
+        took, scores = kv_val.word2vec_scores(fit_sents + more, embed.Word2VecConfig(dim=dim, epochs=epochs, seed=seed), k_list)
+        for k, m in scores.items():
             typer.echo(
                 f"extra={name:28s} texts={len(more):6d} words={sum(map(len, more)):8d} k={k:3d}  P@1={m['P@1']:.4f} "
                 f"nDCG@5={m['nDCG@5']:.4f} PSP@5={m['PSP@5']:.4f}  (word2vec {took:.0f} s)"

@@ -11,7 +11,6 @@ Prints one line per setting; the test split is not read.
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 
 import typer
@@ -36,10 +35,8 @@ def main(
     typer.echo(f"{dataset}: {len(kv_val.fit)} fit / {len(kv_val.val)} validation texts (seed {seed})")
     for s, e, d in itertools.product(sg.split(","), epochs.split(","), dims.split(",")):
         cfg = embed.Word2VecConfig(dim=int(d), sg=bool(int(s)), epochs=int(e), seed=seed)
-        start = time.perf_counter()
-        kv = embed.train_word2vec(kv_val.fit_sentences(), cfg)
-        took = time.perf_counter() - start
-        for k, m in kv_val.scores(kv, k_list, seed).items():
+        took, scores = kv_val.word2vec_scores(kv_val.fit_sentences(), cfg, k_list)
+        for k, m in scores.items():
             typer.echo(
                 f"sg={s} epochs={e} dim={d} k={k:3d}  P@1={m['P@1']:.4f} P@5={m['P@5']:.4f} "
                 f"nDCG@5={m['nDCG@5']:.4f} PSP@5={m['PSP@5']:.4f}  (word2vec {took:.0f} s)"
