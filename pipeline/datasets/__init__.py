@@ -37,16 +37,10 @@ def load(name: str, options: dict | None = None, cache: str | Path | None = None
         if not options.get("path"):
             raise DataError("dataset 'folder' needs a path: dvc exp run -S dataset=folder -S folder.path=/some/dir")
         return folder.load(options["path"], options.get("layout", "auto"))
-    from pipeline.datasets import sources
-
-    raw = sources.locate(name, cache or sources.DEFAULT_CACHE)
+    module, raw = _built_in(name, cache)
     if name == "reuters21578":
-        from pipeline.datasets import reuters
-
-        return reuters.load(raw)
-    from pipeline.datasets import rcv1
-
-    return rcv1.load(raw, options.get("test_fraction", 0.2), options.get("split_seed", 13))
+        return module.load(raw)
+    return module.load(raw, options.get("test_fraction", 0.2), options.get("split_seed", 13))
 
 
 def all_texts(name: str, cache: str | Path | None = None) -> list[str]:
@@ -58,16 +52,15 @@ def all_texts(name: str, cache: str | Path | None = None) -> list[str]:
     check_name(name)
     if name == "folder":
         raise DataError("'folder' is not a built-in corpus; name your folder's path instead")
-    from pipeline.datasets import sources
+    module, raw = _built_in(name, cache)
+    return module.all_texts(raw)
 
-    raw = sources.locate(name, cache or sources.DEFAULT_CACHE)
-    if name == "reuters21578":
-        from pipeline.datasets import reuters
 
-        return reuters.all_texts(raw)
-    from pipeline.datasets import rcv1
+def _built_in(name: str, cache: str | Path | None):
+    """A built-in corpus's reader module and its verified raw folder (``sources.locate``)."""
+    from pipeline.datasets import rcv1, reuters, sources
 
-    return rcv1.all_texts(raw)
+    return (reuters if name == "reuters21578" else rcv1), sources.locate(name, cache or sources.DEFAULT_CACHE)
 
 
 def extra_texts(source: str) -> list[str]:
