@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from pipeline.errors import ConfigError, DataError
+from pipeline.params import for_dataset
 from pipeline.text import PAD, PAD_ID, UNK, UNK_ID, split_words
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,7 @@ def extra_sources(value, dataset: str, own_path: str | None = None) -> list[str]
     An entry is a built-in corpus name or a path. The corpus being trained and
     tested on is refused: its test texts would shape the word vectors.
     """
-    if isinstance(value, dict):
-        value = value.get(dataset, [])
+    value = for_dataset(value, dataset, [])
     if value is None:
         value = []
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):

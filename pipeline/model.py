@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pipeline.errors import ConfigError
+from pipeline.params import for_dataset
 
 READINGS = ("none", "MMHSA+R", "MHSA+R", "MHSA+R+MMHSA", "MMHSA+MHSA", "MMHSA+R+MHSA")
 POOLS = ("max", "mean")
@@ -41,8 +42,7 @@ def check_reading(reading: str) -> str:
 
 def per_dataset(value, dataset: str, key: str = "teacher_prior") -> bool:
     """A switch given once (true/false) or per dataset ({name: true/false}; a name not listed is false)."""
-    if isinstance(value, dict):
-        value = value.get(dataset, False)
+    value = for_dataset(value, dataset, False)
     if not isinstance(value, bool):
         raise ConfigError(f"model.{key} must be true, false or a mapping of dataset names to true/false; got {value!r}")
     return value

@@ -134,14 +134,12 @@ class Predictor:
         d = Path(model_dir)
         if not (d / "config.json").exists():
             raise DataError("not a trained model directory (no config.json); run `dvc repro train`", d)
-        missing = [f for f in BUNDLE_FILES if not (d / f).exists()]
-        if missing:
-            raise DataError(f"incomplete model directory, missing {', '.join(missing)}; copy it again or rerun `dvc repro train`", d)
         self.config = json.loads((d / "config.json").read_text())
         n = int(self.config.get("train", {}).get("members", 1))
-        missing = [member_file(m) for m in range(1, n) if not (d / member_file(m)).exists()]
+        missing = [f for f in (*BUNDLE_FILES, *map(member_file, range(1, n))) if not (d / f).exists()]
         if missing:
-            raise DataError(f"incomplete model directory: an ensemble of {n}, missing {', '.join(missing)}; copy it again or rerun `dvc repro train`", d)
+            size = f" (an ensemble of {n})" if n > 1 else ""
+            raise DataError(f"incomplete model directory{size}, missing {', '.join(missing)}; copy it again or rerun `dvc repro train`", d)
         self.device = resolve_device(device)
         self.models = []
         for m in range(n):

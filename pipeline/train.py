@@ -36,6 +36,7 @@ from tqdm import tqdm
 from pipeline import metrics, usage
 from pipeline.errors import ConfigError
 from pipeline.model import ModelConfig, TReaderXML
+from pipeline.params import for_dataset
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,7 @@ class TrainConfig:
     def from_params(cls, train: dict, dataset: str) -> "TrainConfig":
         """From a `train` parameter section, with `train.members` given once or per dataset
         ({name: n}; a dataset not listed gets 1)."""
-        members = train.get("members", 1)
-        return cls.from_dict({**train, "members": members.get(dataset, 1) if isinstance(members, dict) else members})
+        return cls.from_dict({**train, "members": for_dataset(train.get("members", 1), dataset, 1)})
 
     def member_settings(self) -> dict:
         """What one member's training depends on: every setting but the ensemble's size."""
@@ -103,6 +103,11 @@ def member_seed(seed: int, member: int) -> int:
     if member == 0:
         return seed
     return int(np.random.SeedSequence([seed, member]).generate_state(1)[0] >> 1)
+
+
+def checkpoint_file(member: int) -> str:
+    """The checkpoint file of ensemble member ``member`` (0: the first, or only, network)."""
+    return "train.ckpt" if member == 0 else f"train-member{member}.ckpt"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -202,13 +207,13 @@ class ProbabilityMean:
     logaddexp), so saturated scores neither overflow nor round to 0 or 1."""
 
     def __init__(self):
-        self.n, self.log_p, self.log_q = 0, None, None
+        self.n, self.first, self.log_p, self.log_q = 0, None, None, None
 
     def add(self, logits: np.ndarray) -> None:
         x = logits.astype(np.float64)
         log_p, log_q = -np.logaddexp(0.0, -x), -np.logaddexp(0.0, x)  # log sigmoid(x), log sigmoid(-x)
         self.n += 1
-        if self.log_p is None:
+        if self.n == 1:
             self.first, self.log_p, self.log_q = logits, log_p, log_q
         else:
             self.log_p, self.log_q = np.logaddexp(self.log_p, log_p), np.logaddexp(self.log_q, log_q)

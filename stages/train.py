@@ -25,7 +25,8 @@ from _stage import load_params, stage
 from pipeline import metrics, predict, usage
 from pipeline.io import atomic_dir, read_table
 from pipeline.model import ModelConfig, check_reading
-from pipeline.train import TrainConfig, ensemble_logits, evaluate_logits, fingerprint, fit, resolve_device, split_validation
+from pipeline.train import (TrainConfig, checkpoint_file, ensemble_logits, evaluate_logits, fingerprint, fit, resolve_device,
+                            split_validation)
 
 
 def main(
@@ -58,7 +59,7 @@ def main(
         members, histories = [], []
         for m in range(cfg.members):
             model, history = fit(model_cfg, cfg, train_set, torch.from_numpy(emb), member=m,
-                                 checkpoint=ckpt_dir / ("train.ckpt" if m == 0 else f"train-member{m}.ckpt"),
+                                 checkpoint=ckpt_dir / checkpoint_file(m),
                                  fingerprint=fingerprint([model_cfg.to_dict(), cfg.member_settings(), {"member": m}], inputs),
                                  inv_ps=inv_ps, on_epoch=lambda row, m=m: live.log(row, m))
             members.append(model)

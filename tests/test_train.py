@@ -373,7 +373,7 @@ def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_
     # a copied ensemble with a member missing is refused in one line
     (tmp / "ens-grown" / "folder" / "model-member2.pt").unlink()
     from pipeline.errors import DataError
-    with pytest.raises(DataError, match="an ensemble of 3, missing model-member2.pt"):
+    with pytest.raises(DataError, match=r"incomplete model directory \(an ensemble of 3\), missing model-member2.pt"):
         Predictor.load(tmp / "ens-grown" / "folder", device="cpu")
 
 
