@@ -208,6 +208,7 @@ class TReaderXML(nn.Module):
         return logits
 
     @staticmethod
-    def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Eq. 19: one-versus-all binary cross-entropy, summed over labels, averaged over texts."""
-        return F.binary_cross_entropy_with_logits(logits, targets, reduction="sum") / logits.shape[0]
+    def loss(logits: torch.Tensor, targets: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Eq. 19: one-versus-all binary cross-entropy, summed over labels, averaged over texts.
+        ``pos_weight`` (n_labels,): each label's positive terms weighed by it (not in the paper)."""
+        return F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight, reduction="sum") / logits.shape[0]

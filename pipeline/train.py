@@ -53,6 +53,7 @@ class TrainConfig:
     warmup: float = 0.0  # epochs of linear warm-up from 0 to lr
     clip: float = 0.0  # clip the dense gradients to this global norm (0: off)
     teacher_dropout: float = 0.0  # share of training texts shown without their teacher set, drawn anew each epoch
+    propensity_weight: float = 0.0  # weigh label l's positives in the loss by (1/p_l)^this (Jain et al. 2016 propensity; 0: off)
     ema: float = 0.0  # validate and keep an exponential moving average of the weights with this decay per step (0: off)
     early_stop: int = 3  # stop after this many epochs without improvement
     monitor: str = "nDCG@5"  # validation metric that decides "improvement" and the kept model
@@ -72,6 +73,8 @@ class TrainConfig:
             raise ConfigError(f"invalid training settings: schedule {self.schedule!r} (plateau | cosine), warmup {self.warmup}, "
                               f"embedding_lr {self.embedding_lr}, "
                               f"clip {self.clip}, teacher_dropout {self.teacher_dropout} (in [0, 1))")
+        if isinstance(self.propensity_weight, bool) or not isinstance(self.propensity_weight, (int, float)) or self.propensity_weight < 0:
+            raise ConfigError(f"train.propensity_weight is the exponent of the positives' weight (1/p_l)^x, a number >= 0 (0: off); got {self.propensity_weight!r}")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"invalid training settings: train.ema is the averaging decay per step, in [0, 1) (0: off); got {self.ema}")
         if isinstance(self.members, bool) or not isinstance(self.members, int) or self.members < 1:
@@ -88,9 +91,10 @@ class TrainConfig:
 
     @classmethod
     def from_params(cls, train: dict, dataset: str) -> "TrainConfig":
-        """From a `train` parameter section, with `train.members` given once or per dataset
-        ({name: n}; a dataset not listed gets 1)."""
-        return cls.from_dict({**train, "members": for_dataset(train.get("members", 1), dataset, 1)})
+        """From a `train` parameter section, with `train.members` and `train.propensity_weight` given once
+        or per dataset ({name: value}; a dataset not listed gets 1 member, no weighting)."""
+        return cls.from_dict({**train, "members": for_dataset(train.get("members", 1), dataset, 1),
+                              "propensity_weight": for_dataset(train.get("propensity_weight", 0.0), dataset, 0.0)})
 
     def member_settings(self) -> dict:
         """What one member's training depends on: every setting but the ensemble's size."""
@@ -286,11 +290,22 @@ def match_prior(prior: torch.Tensor | None, teacher: torch.Tensor | None) -> tor
     return prior * (teacher != 0).any(dim=1, keepdim=True)
 
 
-def train_step(model: TReaderXML, opts, text, teacher, y, bf16: bool = False, clip: float = 0.0, prior=None) -> float:
+def positive_weights(inv_ps: np.ndarray | None, exponent: float, device) -> torch.Tensor | None:
+    """The loss weight of each label's positives: its inverse propensity to the power ``exponent``
+    (rare labels weigh more; Jain et al. 2016's propensity-scored loss at 1). None when off (0)."""
+    if exponent == 0:
+        return None
+    if inv_ps is None:
+        raise ValueError("train.propensity_weight needs the labels' inverse propensities (inv_ps)")
+    return torch.from_numpy(np.asarray(inv_ps, np.float64) ** exponent).float().to(device)
+
+
+def train_step(model: TReaderXML, opts, text, teacher, y, bf16: bool = False, clip: float = 0.0, prior=None,
+               pos_weight: torch.Tensor | None = None) -> float:
     """One optimisation step on one batch (Eq. 19 loss); returns the batch loss."""
     with torch.autocast(text.device.type, dtype=torch.bfloat16, enabled=bf16):
         logits = model(text, teacher, prior)
-    loss = TReaderXML.loss(logits.float(), y)
+    loss = TReaderXML.loss(logits.float(), y, pos_weight)
     for o in opts:
         o.zero_grad(set_to_none=True)
     loss.backward()
@@ -415,6 +430,7 @@ def fit(
     model = model.to(device)
     opts = _optimizers(model, cfg.lr, cfg.embedding_lr)
     average = WeightAverage(model, cfg.ema) if cfg.ema > 0 else None
+    pos_weight = positive_weights(inv_ps, cfg.propensity_weight, device)
     history: list[dict] = []
     best = {"metric": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     bad, start_epoch, lr = 0, 1, cfg.lr
@@ -454,7 +470,7 @@ def fit(
             text, teacher, y = fit_set.tensors(idx, device)
             teacher = drop_teacher(teacher, cfg.teacher_dropout, drop_rng)
             prior = match_prior(fit_set.prior_batch(idx, device), teacher)
-            loss = train_step(model, opts, text, teacher, y, bf16=cfg.bf16, clip=cfg.clip, prior=prior)
+            loss = train_step(model, opts, text, teacher, y, bf16=cfg.bf16, clip=cfg.clip, prior=prior, pos_weight=pos_weight)
             if average is not None:
                 average.update(model)
             total += loss * len(idx)

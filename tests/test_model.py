@@ -360,6 +360,18 @@ def test_loss_is_eq_19_summed_over_labels_averaged_over_texts():
     assert torch.allclose(TReaderXML.loss(logits, y), paper.sum(1).mean(), atol=1e-5)
 
 
+def test_loss_weighs_each_labels_positives_by_pos_weight():
+    torch.manual_seed(4)
+    logits, y = 3 * torch.randn(4, LABELS), (torch.rand(4, LABELS) < 0.3).float()
+    w = torch.linspace(1, 5, LABELS)
+    s = torch.sigmoid(logits)
+    by_hand = -(w * y * torch.log(s) + (1 - y) * torch.log(1 - s)).sum(dim=1).mean()
+    assert torch.allclose(TReaderXML.loss(logits, y, w), by_hand, atol=1e-5)
+    assert torch.equal(TReaderXML.loss(logits, y, None), TReaderXML.loss(logits, y))
+    no_positives = torch.zeros_like(y)  # only positives are weighed
+    assert torch.allclose(TReaderXML.loss(logits, no_positives, w), TReaderXML.loss(logits, no_positives))
+
+
 def test_loss_trains_the_model_and_reaches_every_parameter():
     model = make_model("MMHSA+R+MHSA", teacher=True, dropout=0.0, sparse_embedding=False, teacher_prior=True)
     model.train()

@@ -17,7 +17,7 @@ import yaml
 from pipeline.model import ModelConfig
 from pipeline.errors import ConfigError
 from pipeline.train import (ProbabilityMean, Ragged, TrainConfig, WeightAverage, bucketed_batches, drop_teacher, ensemble_logits, fit, lr_factor, match_prior,
-                            member_seed, predict_logits, resolve_device, split_validation, top_k)
+                            member_seed, positive_weights, predict_logits, resolve_device, split_validation, top_k)
 from tests.tiny import write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,6 +128,37 @@ def test_members_are_given_once_or_per_dataset():
     for bad in (0, -1, 2.5, True, "3"):
         with pytest.raises(ConfigError, match="train.members must be a whole number"):
             TrainConfig.from_params({"members": bad}, "folder")
+
+
+def test_propensity_weight_weighs_rare_labels_positives_more():
+    inv_ps = np.array([1.2, 3.0, 9.0])
+    cpu = torch.device("cpu")
+    assert positive_weights(inv_ps, 0.0, cpu) is None  # off: the loss is Eq. 19's, untouched
+    assert torch.allclose(positive_weights(inv_ps, 0.5, cpu), torch.tensor([1.2 ** 0.5, 3 ** 0.5, 3.0]))
+    assert torch.allclose(positive_weights(inv_ps, 1, cpu), torch.tensor([1.2, 3.0, 9.0]))
+    with pytest.raises(ValueError, match="inverse propensities"):
+        positive_weights(None, 1.0, cpu)
+    for bad in (-0.5, True, "1"):
+        with pytest.raises(ConfigError, match="train.propensity_weight"):
+            TrainConfig(propensity_weight=bad)
+    per = {"propensity_weight": {"reuters21578": 0.5}}
+    assert TrainConfig.from_params(per, "reuters21578").propensity_weight == 0.5
+    assert TrainConfig.from_params(per, "folder").propensity_weight == 0.0  # not listed: off
+    assert TrainConfig.from_params({"propensity_weight": 1}, "folder").propensity_weight == 1
+
+
+def test_propensity_weight_raises_the_scores_of_the_label_it_weighs_most():
+    # the three labels are equally frequent here; pretend "c" is rare: its positives weigh 8 times more
+    mc = ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8)
+    inv_ps = np.array([1.0, 1.0, 8.0])
+    data = _tiny_examples()
+    mean_p = {}
+    for x in (0.0, 1.0):
+        tc = TrainConfig(epochs=4, batch_size=8, lr=1e-2, val_fraction=0.2, early_stop=10, propensity_weight=x)
+        model, _ = fit(mc, tc, data, None, inv_ps=inv_ps, progress=False)
+        mean_p[x] = torch.sigmoid(torch.from_numpy(predict_logits(model, data, torch.device("cpu")))).mean(0)
+    assert mean_p[1.0][2] > mean_p[0.0][2] + 0.05
+    assert mean_p[1.0][2] - mean_p[0.0][2] > max(mean_p[1.0][:2] - mean_p[0.0][:2])  # "c" gains the most
 
 
 def test_early_stopping_and_lr_decay():
