@@ -1,12 +1,15 @@
-"""Choose `evaluate.lift_parents` on the validation split carved from train (never test).
+"""Choose `evaluate.lift_parents`, or any training setting judged by its full validation metrics
+(PSP@k included), on the validation split carved from train (never test).
 
     python bench/tune_lift.py --dataset rcv1-v2-subset --seed 13 --seed 14
+    python bench/tune_lift.py --dataset reuters21578 --set train.propensity_weight=0.5
 
 For each seed, trains as the `train` stage does (params.yaml plus `--set` overrides, as in
 bench/tune_train.py) and scores the kept model's validation predictions twice: as the network
 ranks them, and with each label's score lifted to its best descendant's
 (`hierarchy.lift_to_descendants`). Prints both, and whether the train label sets are closed
-under parents (what `auto` looks at). The test split is not read.
+under parents (what `auto` looks at), one line per epoch while training, and the metrics as a
+JSON line. The test split is not read.
 """
 
 from __future__ import annotations
