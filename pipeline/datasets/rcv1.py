@@ -53,7 +53,7 @@ def read_meanings(path: str | Path, codes: set[str]) -> dict[str, str]:
 
 
 def _records(path: Path):
-    """``(line number, tokens, labels)`` of every record of ``rcv1_dev.json``."""
+    """``(line number, text, labels)`` of every record of ``rcv1_dev.json`` (the text: its tokens joined by spaces)."""
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -63,12 +63,12 @@ def _records(path: Path):
                 tokens, labels = rec["doc_token"], rec["doc_label"]
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise DataError(f"malformed record ({exc}); expected {{'doc_label': [...], 'doc_token': [...]}}", path, n) from exc
-            yield n, tokens, labels
+            yield n, " ".join(map(str, tokens)), labels
 
 
 def all_texts(raw_dir: str | Path) -> list[str]:
     """The text of every story (its tokens joined), whatever the split (unlabelled text for word2vec)."""
-    return [" ".join(map(str, tokens)) for _, tokens, _ in _records(Path(raw_dir) / "rcv1_dev.json")]
+    return [text for _, text, _ in _records(Path(raw_dir) / "rcv1_dev.json")]
 
 
 def load(raw_dir: str | Path, test_fraction: float = 0.2, split_seed: int = 13) -> Corpus:
@@ -76,7 +76,7 @@ def load(raw_dir: str | Path, test_fraction: float = 0.2, split_seed: int = 13) 
     if not 0.0 < test_fraction < 1.0:
         raise DataError(f"rcv1-v2-subset.test_fraction must be in (0, 1), got {test_fraction}")
     path = raw_dir / "rcv1_dev.json"
-    docs = [(f"rcv1-{n:05d}", " ".join(map(str, tokens)), [str(x) for x in labels], n) for n, tokens, labels in _records(path)]
+    docs = [(f"rcv1-{n:05d}", text, [str(x) for x in labels], n) for n, text, labels in _records(path)]
     rng = np.random.default_rng(split_seed)
     is_test = np.zeros(len(docs), dtype=bool)
     is_test[rng.permutation(len(docs))[: int(round(test_fraction * len(docs)))]] = True
