@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.errors import TreaderError
+from pipeline.errors import DataError, TreaderError
 
 app = typer.Typer(
     help="TReaderXML tools. The pipeline itself runs with `dvc repro`; see README.md.",
@@ -104,6 +104,8 @@ def predict(
 
 
 def _read_inputs(text, file, jsonl) -> tuple[list, list[str]]:
+    from pipeline.textfile import read_json_lines, read_lines
+
     given = [x is not None for x in (text, file, jsonl)]
     if sum(given) != 1:
         raise TreaderError("give exactly one of: a TEXT argument, --file, --jsonl")
@@ -113,37 +115,17 @@ def _read_inputs(text, file, jsonl) -> tuple[list, list[str]]:
     if not path.exists():
         raise TreaderError(f"{path}: no such file")
     if file is not None:
-        texts = _lines(path)
+        texts = read_lines(path)
         return list(range(1, len(texts) + 1)), texts
     ids, texts = [], []
-    for n, line in enumerate(_lines(path), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            ids.append(rec.get("id", n))
-            text_ = rec["text"]
-        except (json.JSONDecodeError, KeyError, AttributeError) as exc:
-            raise TreaderError(f'{path}, line {n}: expected {{"id": ..., "text": ...}} ({exc})') from exc
-        if not isinstance(text_, str):
-            raise TreaderError(f'{path}, line {n}: "text" must be a string, not {json.dumps(text_)}')
-        texts.append(text_)
+    for n, rec in read_json_lines(path):
+        if not isinstance(rec, dict) or "text" not in rec:
+            raise DataError('expected {"id": ..., "text": ...}', path, n)
+        if not isinstance(rec["text"], str):
+            raise DataError(f'"text" must be a string, not {json.dumps(rec["text"])}', path, n)
+        ids.append(rec.get("id", n))
+        texts.append(rec["text"])
     return ids, texts
-
-
-def _lines(path: Path) -> list[str]:
-    """The file's lines, split on newlines only: str.splitlines would also split on form feeds,
-    U+2028 and other characters that texts (and valid JSON strings) contain."""
-    data = path.read_bytes()
-    try:
-        content = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise TreaderError(f"{path}, line {line}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    lines = content.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return [line.removesuffix("\r") for line in lines]
 
 
 @app.command()

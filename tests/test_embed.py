@@ -251,8 +251,9 @@ def test_extra_sources_refuses_the_dataset_itself(tmp_path):
 
 
 def test_read_extra_text_from_a_text_file_a_jsonl_file_and_a_folder(tmp_path):
-    (tmp_path / "news.txt").write_text("first story\n\n  \nsecond story\n", encoding="utf-8")
-    assert extra_texts(str(tmp_path / "news.txt")) == ["first story\n", "second story\n"]
+    (tmp_path / "news.txt").write_text("first story\n\n  \nsecond story\r\nthird\x0cpage", encoding="utf-8")
+    # one text per line, blank lines skipped; split on newlines only (the form feed stays inside its text)
+    assert extra_texts(str(tmp_path / "news.txt")) == ["first story", "second story", "third\x0cpage"]
     (tmp_path / "news.jsonl").write_text('{"text": "one"}\n{"text": "two", "id": 2}\n', encoding="utf-8")
     assert extra_texts(str(tmp_path / "news.jsonl")) == ["one", "two"]
     folder = write_folder_dataset(tmp_path / "ds", n_train=7, n_test=3)
@@ -269,6 +270,12 @@ def test_read_extra_text_errors_name_the_file_and_line(tmp_path):
     (tmp_path / "num.jsonl").write_text('{"text": 5}\n')
     with pytest.raises(DataError, match=r"num.jsonl, line 1: the 'text' field is not a string"):
         extra_texts(str(tmp_path / "num.jsonl"))
+    (tmp_path / "cut.jsonl").write_text('{"text": "ok"}\n\n{"text": "cut\n')
+    with pytest.raises(DataError, match=r"cut.jsonl, line 3: malformed JSON"):
+        extra_texts(str(tmp_path / "cut.jsonl"))
+    (tmp_path / "latin.txt").write_bytes("fine\ncaf\u00e9\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin.txt, line 2: not UTF-8 text"):
+        extra_texts(str(tmp_path / "latin.txt"))
 
 
 def test_vocab_sentences_drop_words_outside_the_vocabulary():

@@ -9,11 +9,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pipeline.datasets.corpus import Corpus
 from pipeline.errors import DataError
+from pipeline.textfile import read_json_lines, read_lines
 
 DATASETS = ("reuters21578", "rcv1-v2-subset", "folder")
 
@@ -81,17 +81,13 @@ def extra_texts(source: str) -> list[str]:
         return corpus.train["text"].to_pylist() + corpus.test["text"].to_pylist()
     if not path.is_file():
         raise DataError(f"embed.extra_text: neither a built-in corpus ({', '.join(DATASETS[:2])}) nor an existing file or folder", path)
+    if path.suffix != ".jsonl":
+        return [line for line in read_lines(path) if line.strip()]
     texts = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            if path.suffix == ".jsonl":
-                try:
-                    line = json.loads(line)["text"]
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    raise DataError(f"expected a JSON object with a 'text' field ({exc})", path, n) from exc
-                if not isinstance(line, str):
-                    raise DataError("the 'text' field is not a string", path, n)
-            texts.append(line)
+    for n, rec in read_json_lines(path):
+        if not isinstance(rec, dict) or "text" not in rec:
+            raise DataError("expected a JSON object with a 'text' field", path, n)
+        if not isinstance(rec["text"], str):
+            raise DataError("the 'text' field is not a string", path, n)
+        texts.append(rec["text"])
     return texts

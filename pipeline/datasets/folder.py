@@ -14,12 +14,12 @@ described by its own name. ``layout: auto`` picks whichever layout's files exist
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pipeline.datasets.corpus import Corpus, RawSplit, finalize
 from pipeline.errors import DataError
 from pipeline.hierarchy import build_parents, read_tsv_edges
+from pipeline.textfile import read_json_lines, read_lines
 
 LAYOUTS = ("auto", "jsonl", "xmlrepo")
 
@@ -36,21 +36,14 @@ def read_jsonl(path: Path, split: str) -> RawSplit:
     out = RawSplit(split)
     if not path.exists():
         raise DataError(f"missing {split} file", path)
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"malformed JSON ({exc.msg} at column {exc.colno})", path, n) from exc
-            if not isinstance(rec, dict) or "id" not in rec or "text" not in rec or "labels" not in rec:
-                raise DataError('expected an object {"id": ..., "text": ..., "labels": [...]}', path, n)
-            labels = rec["labels"]
-            if isinstance(labels, str) or not isinstance(labels, list):
-                raise DataError(f"'labels' must be a list of strings, got {labels!r}", path, n)
-            text = rec["text"] if isinstance(rec["text"], str) else ""
-            out.add(str(rec["id"]), text, [str(x) for x in labels if x is not None], str(path), n)
+    for n, rec in read_json_lines(path):
+        if not isinstance(rec, dict) or "id" not in rec or "text" not in rec or "labels" not in rec:
+            raise DataError('expected an object {"id": ..., "text": ..., "labels": [...]}', path, n)
+        labels = rec["labels"]
+        if isinstance(labels, str) or not isinstance(labels, list):
+            raise DataError(f"'labels' must be a list of strings, got {labels!r}", path, n)
+        text = rec["text"] if isinstance(rec["text"], str) else ""
+        out.add(str(rec["id"]), text, [str(x) for x in labels if x is not None], str(path), n)
     if not len(out):
         raise DataError(f"the {split} split is empty (no records)", path)
     return out
@@ -61,7 +54,7 @@ def read_xmlrepo(folder: Path, split: str) -> RawSplit:
     for p in (tpath, lpath):
         if not p.exists():
             raise DataError(f"missing {split} file", p)
-    texts, labels = _lines(tpath), _lines(lpath)
+    texts, labels = read_lines(tpath), read_lines(lpath)
     if len(texts) != len(labels):
         raise DataError(
             f"{tpath.name} has {len(texts)} lines but {lpath.name} has {len(labels)}; "
@@ -75,13 +68,6 @@ def read_xmlrepo(folder: Path, split: str) -> RawSplit:
     for n, (text, labs) in enumerate(zip(texts, labels), 1):
         out.add(f"{split}-{n}", text, labs.split(), str(tpath), n)
     return out
-
-
-def _lines(path: Path) -> list[str]:
-    """Lines split on newlines only (str.splitlines would also split on form feeds,
-    U+2028 and other characters that raw texts contain, breaking the pairing)."""
-    with open(path, encoding="utf-8", newline="\n") as f:
-        return [line.rstrip("\n").removesuffix("\r") for line in f]
 
 
 def read_descriptions(path: Path) -> dict[str, str]:

@@ -177,6 +177,16 @@ def test_malformed_json_names_file_and_line(tmp_path):
     assert "malformed JSON" in str(exc.value)
 
 
+@pytest.mark.parametrize("name", ["train_texts.txt", "train_labels.txt"])
+def test_xmlrepo_file_not_in_utf8_names_file_and_line(tmp_path, name):
+    for f, content in {"train_texts.txt": "one\ntwo\n", "train_labels.txt": "a\nb\n", "test_texts.txt": "t\n", "test_labels.txt": "a\n"}.items():
+        (tmp_path / f).write_text(content)
+    (tmp_path / name).write_bytes((tmp_path / name).read_bytes() + "caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(DataError) as exc:
+        folder.load(tmp_path)
+    assert str(exc.value).startswith(raises_at(tmp_path / name, 3)) and "not UTF-8 text" in str(exc.value)
+
+
 @pytest.mark.parametrize("record", [{"id": "2", "text": "x"}, {"text": "x", "labels": []}, ["2", "x", ["a"]]])
 def test_record_missing_keys_names_file_and_line(tmp_path, record):
     jsonl_folder(tmp_path, [doc("1")], GOOD_TEST + [record])
