@@ -14,29 +14,33 @@ from pathlib import Path
 from pipeline.errors import DataError
 
 
-def read_lines(path: str | Path) -> list[str]:
-    """The file's lines, without their line ends.
+def iter_lines(path: str | Path) -> Iterator[str]:
+    """The file's lines, without their line ends, read one at a time (a large file is never held whole).
 
     Split on newlines only: ``str.splitlines`` (and Python's universal-newline reading) would also
     split on a lone ``\\r``, form feeds, U+2028 and other characters that raw texts hold, and break
     a one-record-per-line file apart. A ``\\r`` before a newline is dropped (Windows line ends).
-    A file that is not UTF-8 is reported with the line of its first bad byte.
+    A line that is not UTF-8 is reported with its number and the file offset of its bad byte.
     """
-    data = Path(path).read_bytes()
-    try:
-        content = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path, line) from exc
-    lines = content.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return [line.removesuffix("\r") for line in lines]
+    with open(path, "rb") as f:  # binary lines end at b"\n" only, which no multi-byte UTF-8 character holds
+        offset = 0
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"not UTF-8 text ({exc.reason} at byte {offset + exc.start})", path, n) from exc
+            offset += len(raw)
+            yield line.removesuffix("\n").removesuffix("\r")
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """Every line of the file, as :func:`iter_lines` reads them."""
+    return list(iter_lines(path))
 
 
 def read_json_lines(path: str | Path) -> Iterator[tuple[int, object]]:
     """``(line number, parsed value)`` for every line of a JSON-lines file that is not blank."""
-    for n, line in enumerate(read_lines(path), 1):
+    for n, line in enumerate(iter_lines(path), 1):
         if not line.strip():
             continue
         try:

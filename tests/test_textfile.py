@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import DataError
-from pipeline.textfile import read_json_lines, read_lines
+from pipeline.textfile import iter_lines, read_json_lines, read_lines
 
 
 def test_lines_split_on_newlines_only(tmp_path):
@@ -27,6 +27,15 @@ def test_a_file_not_in_utf8_is_reported_at_its_first_bad_line(tmp_path):
     f.write_bytes("fine\nalso fine\ncaf\u00e9\nna\u00efve\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"t.txt, line 3: not UTF-8 text \(invalid continuation byte at byte 18\)"):
         read_lines(f)
+
+
+def test_lines_are_read_one_at_a_time(tmp_path):
+    f = tmp_path / "t.txt"
+    f.write_bytes(b"first\nsecond\n\xff\n")
+    lines = iter_lines(f)
+    assert (next(lines), next(lines)) == ("first", "second")  # the bad third line is not read yet
+    with pytest.raises(DataError, match=r"t.txt, line 3: not UTF-8 text \(invalid start byte at byte 13\)"):
+        next(lines)
 
 
 def test_json_lines_skip_blank_lines_and_keep_line_numbers(tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.datasets.corpus import Corpus
 from pipeline.errors import DataError
-from pipeline.textfile import read_json_lines, read_lines
+from pipeline.textfile import iter_lines, read_json_lines
 
 DATASETS = ("reuters21578", "rcv1-v2-subset", "folder")
 
@@ -82,7 +82,7 @@ def extra_texts(source: str) -> list[str]:
     if not path.is_file():
         raise DataError(f"embed.extra_text: neither a built-in corpus ({', '.join(DATASETS[:2])}) nor an existing file or folder", path)
     if path.suffix != ".jsonl":
-        return [line for line in read_lines(path) if line.strip()]
+        return [line for line in iter_lines(path) if line.strip()]
     texts = []
     for n, rec in read_json_lines(path):
         if not isinstance(rec, dict) or "text" not in rec:
