@@ -21,7 +21,7 @@ import numpy as np
 import typer
 import yaml
 from _inputs import label_parents, train_inputs
-from tune_train import apply
+from tune_train import apply, show_epoch
 
 from pipeline import hierarchy
 from pipeline.train import evaluate_logits, fit, predict_logits, resolve_device, split_validation
@@ -38,8 +38,7 @@ def main(dataset: str = "rcv1-v2-subset", data: Path = Path("data"), params: Pat
     for s in seed:
         p = apply(yaml.safe_load(params.read_text()), [*set, f"train.seed={s}"])
         ex, emb, mcfg, cfg, inv_ps = train_inputs(root, p)
-        model, _ = fit(mcfg, cfg, ex, emb, inv_ps=inv_ps, progress=False, on_epoch=lambda r: typer.echo(
-            f"  epoch {r['epoch']}: loss {r['loss']:.3f} lr {r['lr']:.2g} val P@1 {r['val_P@1']:.4f} nDCG@5 {r['val_nDCG@5']:.4f} ({r['seconds']:.0f} s)"))
+        model, _ = fit(mcfg, cfg, ex, emb, inv_ps=inv_ps, progress=False, on_epoch=show_epoch)
         val = ex.subset(split_validation(len(ex), cfg.val_fraction, cfg.seed)[1])
         logits = predict_logits(model, val, resolve_device(cfg.device), bf16=cfg.bf16)
         if save is not None:

@@ -33,6 +33,12 @@ def apply(p: dict, sets: list[str]) -> dict:
     return p
 
 
+def show_epoch(row: dict) -> None:
+    """One line per epoch of training: loss, learning rate, validation P@1 and nDCG@5, seconds."""
+    typer.echo(f"  epoch {row['epoch']}: loss {row['loss']:.3f} lr {row['lr']:.2g} val P@1 {row['val_P@1']:.4f} "
+               f"nDCG@5 {row['val_nDCG@5']:.4f} ({row['seconds']:.0f} s)")
+
+
 def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path = Path("params.yaml"),
          set: list[str] = typer.Option([], "--set", help="section.key=value override (repeatable)"),
          log: Path = typer.Option(Path("bench/tune_train.jsonl"), help="JSON lines: settings and best validation row")) -> None:
@@ -42,11 +48,7 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
     typer.echo(f"{dataset} {' '.join(set) or '(params.yaml)'}")
     start = time.perf_counter()
 
-    def show(row: dict) -> None:
-        typer.echo(f"  epoch {row['epoch']}: loss {row['loss']:.3f} lr {row['lr']:.2g} val P@1 {row['val_P@1']:.4f} "
-                   f"nDCG@5 {row['val_nDCG@5']:.4f} ({row['seconds']:.0f} s)")
-
-    _, history = fit(mcfg, cfg, ex, emb, inv_ps=inv_ps, on_epoch=show, progress=False)
+    _, history = fit(mcfg, cfg, ex, emb, inv_ps=inv_ps, on_epoch=show_epoch, progress=False)
     best = max(history, key=lambda r: r[f"val_{cfg.monitor}"])
     typer.echo(f"best epoch {best['epoch']}: val P@1 {best['val_P@1']:.4f} nDCG@5 {best['val_nDCG@5']:.4f} "
                f"in {time.perf_counter() - start:.0f} s")
