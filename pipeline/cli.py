@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.errors import DataError, TreaderError
+from pipeline.errors import TreaderError
 
 app = typer.Typer(
     help="TReaderXML tools. The pipeline itself runs with `dvc repro`; see README.md.",
@@ -104,7 +104,7 @@ def predict(
 
 
 def _read_inputs(text, file, jsonl) -> tuple[list, list[str]]:
-    from pipeline.textfile import read_json_lines, read_lines
+    from pipeline.textfile import read_json_texts, read_lines
 
     given = [x is not None for x in (text, file, jsonl)]
     if sum(given) != 1:
@@ -118,13 +118,9 @@ def _read_inputs(text, file, jsonl) -> tuple[list, list[str]]:
         texts = read_lines(path)
         return list(range(1, len(texts) + 1)), texts
     ids, texts = [], []
-    for n, rec in read_json_lines(path):
-        if not isinstance(rec, dict) or "text" not in rec:
-            raise DataError('expected {"id": ..., "text": ...}', path, n)
-        if not isinstance(rec["text"], str):
-            raise DataError(f'"text" must be a string, not {json.dumps(rec["text"])}', path, n)
+    for n, rec, text_ in read_json_texts(path):
         ids.append(rec.get("id", n))
-        texts.append(rec["text"])
+        texts.append(text_)
     return ids, texts
 
 

@@ -47,3 +47,14 @@ def read_json_lines(path: str | Path) -> Iterator[tuple[int, object]]:
             yield n, json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"malformed JSON ({exc.msg} at column {exc.colno})", path, n) from exc
+
+
+def read_json_texts(path: str | Path) -> Iterator[tuple[int, dict, str]]:
+    """``(line number, record, its text)`` for every record of a JSON-lines file of ``{"text": ..., ...}``
+    objects; any other record is reported with its line."""
+    for n, rec in read_json_lines(path):
+        if not isinstance(rec, dict) or "text" not in rec:
+            raise DataError("expected a JSON object with a 'text' field", path, n)
+        if not isinstance(rec["text"], str):
+            raise DataError(f"the 'text' field is not a string: {json.dumps(rec['text'])}", path, n)
+        yield n, rec, rec["text"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.datasets.corpus import Corpus
 from pipeline.errors import DataError
-from pipeline.textfile import iter_lines, read_json_lines
+from pipeline.textfile import iter_lines, read_json_texts
 
 DATASETS = ("reuters21578", "rcv1-v2-subset", "folder")
 
@@ -83,11 +83,4 @@ def extra_texts(source: str) -> list[str]:
         raise DataError(f"embed.extra_text: neither a built-in corpus ({', '.join(DATASETS[:2])}) nor an existing file or folder", path)
     if path.suffix != ".jsonl":
         return [line for line in iter_lines(path) if line.strip()]
-    texts = []
-    for n, rec in read_json_lines(path):
-        if not isinstance(rec, dict) or "text" not in rec:
-            raise DataError("expected a JSON object with a 'text' field", path, n)
-        if not isinstance(rec["text"], str):
-            raise DataError("the 'text' field is not a string", path, n)
-        texts.append(rec["text"])
-    return texts
+    return [text for _, _, text in read_json_texts(path)]
