@@ -5,6 +5,11 @@ Everything random is derived from one seed: the validation split, the batch orde
 epoch e (a generator seeded with ``(seed, e)``), the weights' initialisation and dropout
 (torch's generator, saved in the checkpoint).
 
+With ``refit``, each network is trained a second time, from the same initialisation, on all of
+train (validation split included) for as many epochs as validation kept, each at the learning rate
+the first run had then (``refit_schedule``); that second network is the one kept. Its epochs cannot
+be judged (the validation texts are in its training), so the schedule is the first run's.
+
 An ensemble (``members`` > 1) trains the same network several times on the same fit and
 validation split; member m draws its initialisation, batch order and dropout from
 ``member_seed(seed, m)`` (member 0 from ``seed`` itself, so one member is the plain model).
@@ -64,6 +69,7 @@ class TrainConfig:
     bucket: int = 50  # batches per length bucket (more: less padding, less randomness)
     threads: int = 0  # torch CPU threads (0: torch's default)
     members: int = 1  # networks in the ensemble (each trained in full; prediction averages their probabilities)
+    refit: bool = False  # train again on all of train with the schedule validation chose; keep that network
 
     def __post_init__(self):
         if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1 or not 0 <= self.val_fraction < 1:
@@ -79,6 +85,10 @@ class TrainConfig:
             raise ConfigError(f"invalid training settings: train.ema is the averaging decay per step, in [0, 1) (0: off); got {self.ema}")
         if isinstance(self.members, bool) or not isinstance(self.members, int) or self.members < 1:
             raise ConfigError(f"train.members must be a whole number >= 1 (or a mapping of dataset names to one); got {self.members!r}")
+        if not isinstance(self.refit, bool):
+            raise ConfigError(f"train.refit must be true or false; got {self.refit!r}")
+        if self.refit and self.val_fraction == 0:
+            raise ConfigError("train.refit needs a validation split to choose its epochs (train.val_fraction > 0)")
         if self.monitor not in ("P@1", "P@3", "P@5", "nDCG@1", "nDCG@3", "nDCG@5"):
             raise ConfigError(f"train.monitor must be P@k or nDCG@k for k in 1, 3, 5; got {self.monitor!r}")
 
@@ -97,8 +107,9 @@ class TrainConfig:
                               "propensity_weight": for_dataset(train.get("propensity_weight", 0.0), dataset, 0.0)})
 
     def member_settings(self) -> dict:
-        """What one member's training depends on: every setting but the ensemble's size."""
-        return {k: v for k, v in self.to_dict().items() if k != "members"}
+        """What one member's (first) training depends on: every setting but the ensemble's size and
+        whether a refit follows it."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("members", "refit")}
 
 
 def member_seed(seed: int, member: int) -> int:
@@ -109,9 +120,19 @@ def member_seed(seed: int, member: int) -> int:
     return int(np.random.SeedSequence([seed, member]).generate_state(1)[0] >> 1)
 
 
-def checkpoint_file(member: int) -> str:
-    """The checkpoint file of ensemble member ``member`` (0: the first, or only, network)."""
-    return "train.ckpt" if member == 0 else f"train-member{member}.ckpt"
+def checkpoint_file(member: int, refit: bool = False) -> str:
+    """The checkpoint file of ensemble member ``member`` (0: the first, or only, network), or of its refit."""
+    return ("train" if member == 0 else f"train-member{member}") + ("-refit" if refit else "") + ".ckpt"
+
+
+def best_epoch(history: list[dict], monitor: str) -> int:
+    """The epoch validation kept (the first with the best ``monitor``; 0 for no history)."""
+    return max(history, key=lambda r: r[f"val_{monitor}"])["epoch"] if history else 0
+
+
+def refit_schedule(history: list[dict], monitor: str) -> list[float]:
+    """The base learning rate of each epoch up to the one validation kept: what a refit replays."""
+    return [r["lr"] for r in history[: best_epoch(history, monitor)]]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -388,11 +409,11 @@ def _save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _kill_hook(epoch: int, batch: int | None, member: int = 0) -> None:
+def _kill_hook(epoch: int, batch: int | None, member: int = 0, phase: str = "") -> None:
     """Test hook: TREADER_TEST_KILL_AT="E" (after epoch E's checkpoint) or "E:B" (in epoch E, before batch B);
-    "mM/..." for ensemble member M (no prefix: member 0)."""
+    "rE..." for the refit's epoch E; "mM/..." for ensemble member M (no prefix: member 0)."""
     at = os.environ.get("TREADER_TEST_KILL_AT")
-    here = f"{epoch}" if batch is None else f"{epoch}:{batch}"
+    here = phase + (f"{epoch}" if batch is None else f"{epoch}:{batch}")
     if at and at == (here if member == 0 else f"m{member}/{here}"):
         os.kill(os.getpid(), 9)
 
@@ -409,6 +430,7 @@ def fit(
     on_epoch: Callable[[dict], None] | None = None,
     progress: bool = True,
     member: int = 0,
+    replay: list[float] | None = None,
 ) -> tuple[TReaderXML, list[dict]]:
     """Train on ``train`` minus a seeded validation split; return the best model and the history.
 
@@ -416,6 +438,11 @@ def fit(
     ``fingerprint`` continues from it. ``on_epoch`` is called with each history row
     (replayed rows first when resuming). ``member`` m of an ensemble keeps the validation
     split of ``cfg.seed`` and draws everything else from ``member_seed(cfg.seed, m)``.
+
+    With ``replay`` (a refit: ``refit_schedule`` of a first run's history), there is no
+    validation: all of ``train`` is trained on for ``len(replay)`` epochs, epoch e at base
+    learning rate ``replay[e - 1]`` (warm-up and cosine factors apply as before), and the last
+    weights are kept (their average, with ``ema``). The history rows then carry no ``val_`` keys.
     """
     device = resolve_device(cfg.device)
     if cfg.threads:
@@ -423,8 +450,13 @@ def fit(
     seed = member_seed(cfg.seed, member)
     random.seed(seed)
     torch.manual_seed(seed)
-    fit_idx, val_idx = split_validation(len(train), cfg.val_fraction, cfg.seed)
-    fit_set, val_set = train.subset(fit_idx), train.subset(val_idx)
+    if replay is not None:
+        if not replay:
+            raise ValueError("a refit needs the learning rate of at least one epoch")
+        fit_set, val_set, n_epochs, phase = train, None, len(replay), "r"
+    else:
+        fit_idx, val_idx = split_validation(len(train), cfg.val_fraction, cfg.seed)
+        fit_set, val_set, n_epochs, phase = train.subset(fit_idx), train.subset(val_idx), cfg.epochs, ""
     model = TReaderXML(model_cfg, embeddings)
     model.init_output_bias(torch.from_numpy(np.asarray(fit_set.y.mean(axis=0)).ravel()))
     model = model.to(device)
@@ -453,17 +485,19 @@ def fit(
         if on_epoch:
             on_epoch(row)
     stopped = bad >= cfg.early_stop
-    for epoch in range(start_epoch, cfg.epochs + 1):
+    who = (f"member {member + 1}/{cfg.members}, " if cfg.members > 1 else "") + ("refit " if replay is not None else "")
+    for epoch in range(start_epoch, n_epochs + 1):
         if stopped:
             break
+        if replay is not None:
+            lr = replay[epoch - 1]
         model.train()
         batches = bucketed_batches(fit_set.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng([seed, epoch]))
         drop_rng = np.random.default_rng([seed, epoch, 1])
         total, seen, t0 = 0.0, 0, time.perf_counter()
-        who = f"member {member + 1}/{cfg.members}, " if cfg.members > 1 else ""
-        bar = tqdm(batches, desc=f"{who}epoch {epoch}/{cfg.epochs}", disable=not progress, unit="batch", leave=False)
+        bar = tqdm(batches, desc=f"{who}epoch {epoch}/{n_epochs}", disable=not progress, unit="batch", leave=False)
         for b, idx in enumerate(bar):
-            _kill_hook(epoch, b, member)
+            _kill_hook(epoch, b, member, phase)
             for o in opts:
                 for g in o.param_groups:
                     g["lr"] = lr * g["scale"] * lr_factor(cfg, (epoch - 1) * len(batches) + b, len(batches))
@@ -478,13 +512,18 @@ def fit(
             bar.set_postfix(loss=f"{total / seen:.4f}")
         bar.close()
         took = time.perf_counter() - t0
+        row = {"epoch": epoch, "loss": total / max(seen, 1), "lr": lr, "docs_per_s": seen / took}
+        if replay is not None:
+            history.append({**row, "seconds": round(time.perf_counter() - t0, 2), "peak_mb": usage.peak_rss_mb()})
+            log.info("%sepoch %d: loss %.4f, lr %.3g, %.1f docs/s", who, epoch, row["loss"], lr, row["docs_per_s"])
+            _end_epoch(checkpoint, fingerprint, epoch, model, opts, history, best, bad, average, lr, on_epoch, member, phase)
+            continue
         with average.swapped_in(model) if average is not None else nullcontext(model) as judged:
             val = evaluate_logits(predict_logits(judged, val_set, device, bf16=cfg.bf16), val_set.y, inv_ps)
             improved = val[cfg.monitor] > best["metric"]
             state_now = copy.deepcopy(judged.state_dict()) if improved else None
-        row = {"epoch": epoch, "loss": total / max(seen, 1), "lr": lr, "docs_per_s": seen / took,
-               "seconds": round(time.perf_counter() - t0, 2), "peak_mb": usage.peak_rss_mb(),
-               "val_P@1": val["P@1"], "val_nDCG@5": val["nDCG@5"], f"val_{cfg.monitor}": val[cfg.monitor]}
+        row.update({"seconds": round(time.perf_counter() - t0, 2), "peak_mb": usage.peak_rss_mb(),
+                    "val_P@1": val["P@1"], "val_nDCG@5": val["nDCG@5"], f"val_{cfg.monitor}": val[cfg.monitor]})
         history.append(row)
         if improved:
             best = {"metric": val[cfg.monitor], "epoch": epoch, "state": state_now}
@@ -496,14 +535,22 @@ def fit(
         stopped = bad >= cfg.early_stop
         log.info("%sepoch %d: loss %.4f, val P@1 %.4f, val %s %.4f, %.1f docs/s%s", who, epoch, row["loss"], val["P@1"],
                  cfg.monitor, val[cfg.monitor], row["docs_per_s"], " (early stop)" if stopped else "")
-        if checkpoint is not None:
-            checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            _save({"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
-                   "optimizers": [o.state_dict() for o in opts], "history": history, "best": best, "bad": bad,
-                   "average": average.state_dict() if average is not None else None,
-                   "lr": lr, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, checkpoint)
-        if on_epoch:
-            on_epoch(row)
-        _kill_hook(epoch, None, member)
-    model.load_state_dict(best["state"])
+        _end_epoch(checkpoint, fingerprint, epoch, model, opts, history, best, bad, average, lr, on_epoch, member, phase)
+    if replay is None:
+        model.load_state_dict(best["state"])
+    elif average is not None:
+        model.load_state_dict(average.state, strict=False)
     return model, history
+
+
+def _end_epoch(checkpoint, fingerprint, epoch, model, opts, history, best, bad, average, lr, on_epoch, member, phase) -> None:
+    """After an epoch: the checkpoint, the caller's ``on_epoch`` with the epoch's row, the test kill hook."""
+    if checkpoint is not None:
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        _save({"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
+               "optimizers": [o.state_dict() for o in opts], "history": history, "best": best, "bad": bad,
+               "average": average.state_dict() if average is not None else None,
+               "lr": lr, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, checkpoint)
+    if on_epoch:
+        on_epoch(history[-1])
+    _kill_hook(epoch, None, member, phase)

@@ -41,7 +41,8 @@ def main(
         write_results("treaderxml", name, docs, [names[row].tolist() for row in idx], [s.tolist() for s in scores],
                       dict(zip(pred.space.labels.to_pylist(), pred.space.train_count.tolist())), pred.train_y.shape[0], o,
                       root / "predictions" / "treaderxml.parquet", out,
-                      info={"reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher, "members": len(pred.models), "lift_parents": pred.lift}, cost=cost)
+                      info={"reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher, "members": len(pred.models),
+                            "refit": bool(pred.config.get("train", {}).get("refit", False)), "lift_parents": pred.lift}, cost=cost)
 
 
 if __name__ == "__main__":

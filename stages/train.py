@@ -12,6 +12,12 @@ With `train.members` > 1 the network is trained that many times (member m from
 checkpoint (train-member<m>.ckpt) and curves (dvclive member<m>/...); the model directory holds
 every member and prediction averages their probabilities. Growing or shrinking the ensemble keeps the
 members already trained.
+
+With `train.refit`, each network, once validation has chosen its epochs, is trained again from the
+same start on all of train (validation split included) with the learning rates of those epochs, and
+that network is the one saved (checkpoints train-refit.ckpt, train-member<m>-refit.ckpt; curves
+refit/loss, refit/lr). The first run's checkpoint does not depend on `train.refit`, so switching it on
+after a plain run trains only the refit.
 """
 
 import os
@@ -25,8 +31,8 @@ from _stage import load_params, stage
 from pipeline import metrics, predict, usage
 from pipeline.io import atomic_dir, read_table
 from pipeline.model import ModelConfig, check_reading
-from pipeline.train import (TrainConfig, checkpoint_file, ensemble_logits, evaluate_logits, fingerprint, fit, resolve_device,
-                            split_validation)
+from pipeline.train import (TrainConfig, best_epoch, checkpoint_file, ensemble_logits, evaluate_logits, fingerprint, fit,
+                            refit_schedule, resolve_device, split_validation)
 
 
 def main(
@@ -56,7 +62,7 @@ def main(
         live = _Live(live_dir)
         train_set, inv_ps = predict.examples(tokens, teach, docs, outputs), metrics.inverse_propensity(counts, len(docs))
         ckpt_dir = Path(os.environ.get("TREADER_CHECKPOINTS", "checkpoints")) / name
-        members, histories = [], []
+        members, histories, refits, refit_histories = [], [], [], []
         for m in range(cfg.members):
             model, history = fit(model_cfg, cfg, train_set, torch.from_numpy(emb), member=m,
                                  checkpoint=ckpt_dir / checkpoint_file(m),
@@ -64,21 +70,32 @@ def main(
                                  inv_ps=inv_ps, on_epoch=lambda row, m=m: live.log(row, m))
             members.append(model)
             histories.append(history)
+            if cfg.refit:
+                schedule = refit_schedule(history, cfg.monitor)
+                model, history = fit(model_cfg, cfg, train_set, torch.from_numpy(emb), member=m, replay=schedule,
+                                     checkpoint=ckpt_dir / checkpoint_file(m, refit=True),
+                                     fingerprint=fingerprint([model_cfg.to_dict(), cfg.member_settings(), {"member": m, "refit": schedule}], inputs),
+                                     inv_ps=inv_ps, on_epoch=lambda row, m=m: live.log(row, m, "refit/"))
+                refits.append(model)
+                refit_histories.append(history)
         live.end()
-        rows = [r for h in histories for r in h]
+        rows = [r for h in histories + refit_histories for r in h]
         config = {"dataset": name, "model": model_cfg.to_dict(), "train": cfg.to_dict(), "data": p[name],
                   "neighbours": p["neighbours"], "teacher_set": p["teacher_set"], "history": histories[0],
-                  "best_epoch": _best_epoch(histories[0], cfg.monitor),
+                  "best_epoch": best_epoch(histories[0], cfg.monitor),
                   # over epochs and members (time summed, memory the largest peak), so a resumed run still reports the whole training
                   "usage": {"train_s": round(sum(r["seconds"] for r in rows), 1),
                             "train_peak_mb": max([usage.peak_rss_mb(), *(r.get("peak_mb", 0.0) for r in rows)])}}
         if cfg.members > 1:
             val = train_set.subset(split_validation(len(train_set), cfg.val_fraction, cfg.seed)[1])
-            config["members"] = [{"best_epoch": _best_epoch(h, cfg.monitor), "history": h} for h in histories]
+            config["members"] = [{"best_epoch": best_epoch(h, cfg.monitor), "history": h} for h in histories]
             config["ensemble_val"] = evaluate_logits(ensemble_logits(members, val, device, bf16=cfg.bf16), val.y, inv_ps)
             typer.echo(f"{name}: validation of the {cfg.members} members alone ({cfg.monitor}): "
                        + ", ".join(f"{max(r[f'val_{cfg.monitor}'] for r in h):.4f}" for h in histories)
                        + f"; of their ensemble: {config['ensemble_val'][cfg.monitor]:.4f}")
+        if cfg.refit:  # the validation figures above are the first runs'; the refit networks are the ones saved
+            config["refit"] = [{"epochs": len(h), "history": h} for h in refit_histories]
+            members = refits
         vec = read_table(root / "embed" / "train.parquet", "vectors")
         with atomic_dir(models / name) as out:
             predict.save_bundle(out, members, config, vocab=root / "tokens" / "vocab.parquet", labels=root / "prepared" / "labels.parquet",
@@ -86,11 +103,8 @@ def main(
                                 train_docs=docs, train_vectors=vec, index=_index(root, p))
         typer.echo(f"{name}: trained {p['reading']} (teacher {'on' if use_teacher else 'off'}), "
                    + (f"{cfg.members} members, best epochs {[c['best_epoch'] for c in config['members']]}" if cfg.members > 1
-                      else f"best epoch {config['best_epoch']}"))
-
-
-def _best_epoch(history: list[dict], monitor: str) -> int:
-    return max(history, key=lambda r: r[f"val_{monitor}"])["epoch"] if history else 0
+                      else f"best epoch {config['best_epoch']}")
+                   + (", then refit on all of train for as many epochs" if cfg.refit else ""))
 
 
 def _index(root: Path, p: dict):
@@ -100,17 +114,19 @@ def _index(root: Path, p: dict):
 
 class _Live:
     """dvclive, started afresh each run; a resumed run replays the checkpoint's history first.
-    Member 0's curves are named loss, val_P_at_1, ...; member m's member<m>/loss, ... (step = epoch - 1)."""
+    Member 0's curves are named loss, val_P_at_1, ...; member m's member<m>/loss, ...; a refit's
+    refit/loss and refit/lr, or member<m>/refit/... (step = epoch - 1)."""
 
     def __init__(self, path: Path):
         from dvclive import Live
 
         self.live = Live(dir=str(path), resume=False, dvcyaml=None, save_dvc_exp=False)
 
-    def log(self, row: dict, member: int = 0) -> None:
+    def log(self, row: dict, member: int = 0, prefix: str = "") -> None:
         self.live.step = row["epoch"] - 1
         for key in ("loss", "val_P@1", "val_nDCG@5", "lr"):
-            self.live.log_metric((f"member{member}/" if member else "") + key.replace("@", "_at_"), row[key])
+            if key in row:  # a refit's rows have no validation figures
+                self.live.log_metric((f"member{member}/" if member else "") + prefix + key.replace("@", "_at_"), row[key])
         self.live.next_step()
 
     def end(self) -> None:

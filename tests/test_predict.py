@@ -272,7 +272,7 @@ def test_evaluate_writes_metrics_in_unit_range(built, which):
     m = json.loads((built["metrics" + which] / "treaderxml.json").read_text())
     assert m["dataset"] == "folder" and m["method"] == "treaderxml"
     assert m["teacher"] is (which == "") and m["reading"] == "MMHSA+R+MHSA"
-    assert m["members"] == 1  # one network unless train.members says more
+    assert m["members"] == 1 and m["refit"] is False  # one network unless train.members says more; no refit unless asked
     assert m["lift_parents"] is False  # tiny: the train label sets do not hold the parents (see test_lifting_...)
     for key in METRIC_KEYS:
         assert isinstance(m[key], float) and 0.0 <= m[key] <= 1.0, key

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import torch
 import yaml
 
 from pipeline.model import ModelConfig
 from pipeline.errors import ConfigError
-from pipeline.train import (ProbabilityMean, Ragged, TrainConfig, WeightAverage, bucketed_batches, drop_teacher, ensemble_logits, fit, lr_factor, match_prior,
-                            member_seed, positive_weights, predict_logits, resolve_device, split_validation, top_k)
+from pipeline.train import (ProbabilityMean, Ragged, TrainConfig, WeightAverage, best_epoch, bucketed_batches, drop_teacher, ensemble_logits, fit, lr_factor,
+                            match_prior, member_seed, positive_weights, predict_logits, refit_schedule, resolve_device, split_validation, top_k)
 from tests.tiny import write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -264,6 +265,48 @@ def test_invalid_schedule_settings_raise(bad):
         TrainConfig(**bad)
 
 
+def test_refit_replays_the_learning_rates_up_to_the_kept_epoch():
+    rows = [{"epoch": e, "lr": lr, "val_nDCG@5": v} for e, lr, v in
+            [(1, 1.0, 0.5), (2, 1.0, 0.7), (3, 0.5, 0.6), (4, 0.5, 0.7), (5, 0.25, 0.65)]]
+    assert best_epoch(rows, "nDCG@5") == 2  # the first of the tied best, as training keeps it
+    assert refit_schedule(rows, "nDCG@5") == [1.0, 1.0]
+    rows[3]["val_nDCG@5"] = 0.8
+    assert refit_schedule(rows, "nDCG@5") == [1.0, 1.0, 0.5, 0.5]
+    assert best_epoch([], "nDCG@5") == 0 and refit_schedule([], "nDCG@5") == []
+
+
+def test_a_refit_trains_on_every_text_at_the_replayed_rates(monkeypatch):
+    import pipeline.train as train_mod
+
+    sizes = []
+    real = train_mod.bucketed_batches
+    monkeypatch.setattr(train_mod, "bucketed_batches", lambda lengths, *a: sizes.append(len(lengths)) or real(lengths, *a))
+    mc = ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8)
+    tc = TrainConfig(epochs=4, batch_size=8, lr=1e-2, val_fraction=0.2, early_stop=10, lr_patience=1, refit=True)
+    first, h1 = fit(mc, tc, _tiny_examples(), None, progress=False)
+    schedule = [1e-2, 5e-3, 5e-3]
+    second, h2 = fit(mc, tc, _tiny_examples(), None, progress=False, replay=schedule)
+    assert sizes == [32] * 4 + [40] * 3  # the first run on the fit split; the refit on all 40 texts, 3 epochs
+    assert [r["lr"] for r in h2] == schedule and [r["epoch"] for r in h2] == [1, 2, 3]
+    assert not any(k.startswith("val_") for r in h2 for k in r) and all(r["loss"] > 0 for r in h2)
+    assert not torch.equal(first.w_out.weight, second.w_out.weight)
+    third, _ = fit(mc, tc, _tiny_examples(), None, progress=False, replay=schedule + [5e-3])
+    assert not torch.equal(second.w_out.weight, third.w_out.weight)  # the last weights are kept: one more epoch moves them
+    again, h3 = fit(mc, tc, _tiny_examples(), None, progress=False, replay=schedule)
+    assert [r["loss"] for r in h3] == [r["loss"] for r in h2] and torch.equal(again.w_out.weight, second.w_out.weight)
+    with pytest.raises(ValueError, match="at least one epoch"):
+        fit(mc, tc, _tiny_examples(), None, progress=False, replay=[])
+
+
+def test_refit_settings():
+    with pytest.raises(ConfigError, match="needs a validation split"):
+        TrainConfig(refit=True, val_fraction=0)
+    with pytest.raises(ConfigError, match="true or false"):
+        TrainConfig(refit="yes")
+    # the first run does not depend on whether a refit follows: its checkpoint serves both
+    assert TrainConfig(refit=True).member_settings() == TrainConfig().member_settings()
+
+
 # --- resuming after a kill, through the real stage -------------------------------------------
 
 
@@ -406,6 +449,75 @@ def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_
     from pipeline.errors import DataError
     with pytest.raises(DataError, match=r"incomplete model directory \(an ensemble of 3\), missing model-member2.pt"):
         Predictor.load(tmp / "ens-grown" / "folder", device="cpu")
+
+
+def _train_with(tmp: Path, name: str, ckpts: str, train: dict, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    params = yaml.safe_load((tmp / "params.yaml").read_text())
+    params["train"].update(train)
+    (tmp / f"params-{name}.yaml").write_text(yaml.safe_dump(params))
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], TREADER_CHECKPOINTS=str(tmp / ckpts))
+    env.pop("TREADER_TEST_KILL_AT", None)
+    if kill_at:
+        env["TREADER_TEST_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, str(REPO / "stages" / "train.py"), "--params", str(tmp / f"params-{name}.yaml"),
+                           "--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")],
+                          cwd=tmp, capture_output=True, text=True, env=env)
+
+
+def test_a_refit_follows_the_first_run_reuses_its_checkpoint_and_resumes_after_a_kill(pipeline_dir):
+    tmp, fast = pipeline_dir, {"lr": 0.02}  # (a rate at which the tiny model's validation improves after epoch 1)
+    # a plain run first, then the refit switched on: the first run is not trained again
+    assert _train_with(tmp, "refit-plain", "ckpt-refit", {**fast, "refit": False}).returncode == 0
+    whole = _train_with(tmp, "refit-whole", "ckpt-refit", {**fast, "refit": True})
+    assert whole.returncode == 0, whole.stderr
+    assert "then refit on all of train" in whole.stdout and "train.ckpt after epoch 5" in whole.stderr
+    config = json.loads((tmp / "refit-whole" / "folder" / "config.json").read_text())
+    plain = json.loads((tmp / "refit-plain" / "folder" / "config.json").read_text())
+    assert config["history"] == plain["history"] and config["best_epoch"] == plain["best_epoch"]
+    kept = config["best_epoch"]
+    assert kept >= 3  # (so that the kill below lands inside the refit)
+    assert config["refit"][0]["epochs"] == kept and [r["lr"] for r in config["refit"][0]["history"]] == [r["lr"] for r in plain["history"][:kept]]
+    assert config["usage"]["train_s"] == pytest.approx(sum(r["seconds"] for r in config["history"] + config["refit"][0]["history"]), abs=0.1)
+    refit_w, plain_w = _weights(tmp / "refit-whole"), _weights(tmp / "refit-plain")
+    assert not torch.equal(refit_w["w_out.weight"], plain_w["w_out.weight"])  # the saved network is the refit
+    live = tmp / "live-refit-whole" / "plots" / "metrics"
+    assert len((live / "refit" / "loss.tsv").read_text().splitlines()) == 1 + kept and not (live / "refit" / "val_P_at_1.tsv").exists()
+    assert len((live / "loss.tsv").read_text().splitlines()) == 1 + 5
+    # killed inside the refit's epoch 2, it resumes the same
+    killed = _train_with(tmp, "refit-killed", "ckpt-refit-killed", {**fast, "refit": True}, kill_at="r2:1")
+    assert killed.returncode == -9 and not (tmp / "refit-killed" / "folder").exists()
+    ck = tmp / "ckpt-refit-killed" / "folder"
+    assert torch.load(ck / "train.ckpt", weights_only=False)["epoch"] == 5
+    assert torch.load(ck / "train-refit.ckpt", weights_only=False)["epoch"] == 1
+    resumed = _train_with(tmp, "refit-killed", "ckpt-refit-killed", {**fast, "refit": True})
+    assert resumed.returncode == 0, resumed.stderr
+    assert "train.ckpt after epoch 5" in resumed.stderr and "train-refit.ckpt after epoch 1" in resumed.stderr
+    again = _weights(tmp / "refit-killed")
+    assert again.keys() == refit_w.keys() and all(torch.equal(again[k], refit_w[k]) for k in again)
+    resumed_config = json.loads((tmp / "refit-killed" / "folder" / "config.json").read_text())
+    assert [r["loss"] for r in resumed_config["refit"][0]["history"]] == [r["loss"] for r in config["refit"][0]["history"]]
+    # the evaluate stage scores the refit network and says so
+    ev = _run("evaluate", tmp, ["--data", str(tmp / "data"), "--models", str(tmp / "refit-whole"), "--out", str(tmp / "metrics-refit")])
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads((tmp / "metrics-refit" / "treaderxml.json").read_text())["refit"] is True
+
+
+def test_bench_tune_refit_scores_both_networks_on_a_split_neither_trained_on(pipeline_dir):
+    tmp = pipeline_dir
+    res = subprocess.run([sys.executable, str(REPO / "bench" / "tune_refit.py"), "--dataset", "folder", "--data", str(tmp / "data"),
+                          "--params", str(tmp / "params.yaml"), "--set", "train.lr=0.02"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert res.returncode == 0, res.stderr
+    n = len(pq.read_table(tmp / "data" / "folder" / "prepared" / "train.parquet"))
+    n_val = len(split_validation(n, 0.1, 13)[1])
+    assert f"{n - n_val} texts stand for train, {n_val} validate" in res.stdout
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    kept = out["kept_epoch"]
+    assert 1 <= kept <= 5 and f"kept epoch {kept}; refit on all {n - n_val} texts" in res.stdout
+    assert res.stdout.count("refit epoch ") == kept and res.stdout.count("  epoch ") == 5
+    for k in ("P@1", "nDCG@5", "PSP@5"):
+        assert 0 <= out["plain"][k] <= 1 and 0 <= out["refit"][k] <= 1
+        assert out["refit - plain"][k] == pytest.approx(out["refit"][k] - out["plain"][k])
+    assert out["plain"] != out["refit"]  # two different networks
 
 
 def test_checkpoint_of_other_parameters_is_ignored(pipeline_dir):
