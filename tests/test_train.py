@@ -384,9 +384,10 @@ def test_killed_training_resumes_and_ends_the_same(pipeline_dir, straight, kill_
     assert len((tmp / f"live-{name}" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()) == 1 + 5
 
 
-def _train_members(tmp: Path, name: str, members: int, ckpts: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
+def _train_with(tmp: Path, name: str, ckpts: str, train: dict, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    """The train stage with params.yaml's `train` section updated by ``train``, checkpoints in ``tmp/ckpts``."""
     params = yaml.safe_load((tmp / "params.yaml").read_text())
-    params["train"]["members"] = {"folder": members, "reuters21578": 1}  # per dataset, as params.yaml gives it
+    params["train"].update(train)
     (tmp / f"params-{name}.yaml").write_text(yaml.safe_dump(params))
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], TREADER_CHECKPOINTS=str(tmp / ckpts))
     env.pop("TREADER_TEST_KILL_AT", None)
@@ -395,6 +396,11 @@ def _train_members(tmp: Path, name: str, members: int, ckpts: str, kill_at: str 
     return subprocess.run([sys.executable, str(REPO / "stages" / "train.py"), "--params", str(tmp / f"params-{name}.yaml"),
                            "--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")],
                           cwd=tmp, capture_output=True, text=True, env=env)
+
+
+def _train_members(tmp: Path, name: str, members: int, ckpts: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    # per dataset, as params.yaml gives it
+    return _train_with(tmp, name, ckpts, {"members": {"folder": members, "reuters21578": 1}}, kill_at)
 
 
 def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_model(pipeline_dir, straight):
@@ -449,19 +455,6 @@ def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_
     from pipeline.errors import DataError
     with pytest.raises(DataError, match=r"incomplete model directory \(an ensemble of 3\), missing model-member2.pt"):
         Predictor.load(tmp / "ens-grown" / "folder", device="cpu")
-
-
-def _train_with(tmp: Path, name: str, ckpts: str, train: dict, kill_at: str | None = None) -> subprocess.CompletedProcess:
-    params = yaml.safe_load((tmp / "params.yaml").read_text())
-    params["train"].update(train)
-    (tmp / f"params-{name}.yaml").write_text(yaml.safe_dump(params))
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], TREADER_CHECKPOINTS=str(tmp / ckpts))
-    env.pop("TREADER_TEST_KILL_AT", None)
-    if kill_at:
-        env["TREADER_TEST_KILL_AT"] = kill_at
-    return subprocess.run([sys.executable, str(REPO / "stages" / "train.py"), "--params", str(tmp / f"params-{name}.yaml"),
-                           "--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")],
-                          cwd=tmp, capture_output=True, text=True, env=env)
 
 
 def test_a_refit_follows_the_first_run_reuses_its_checkpoint_and_resumes_after_a_kill(pipeline_dir):
