@@ -19,7 +19,7 @@ import typer
 import yaml
 from _inputs import train_inputs
 
-from pipeline.train import fit
+from pipeline.train import best_epoch, fit
 
 
 def apply(p: dict, sets: list[str]) -> dict:
@@ -49,7 +49,7 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
     start = time.perf_counter()
 
     _, history = fit(mcfg, cfg, ex, emb, inv_ps=inv_ps, on_epoch=show_epoch, progress=False)
-    best = max(history, key=lambda r: r[f"val_{cfg.monitor}"])
+    best = history[best_epoch(history, cfg.monitor) - 1]
     typer.echo(f"best epoch {best['epoch']}: val P@1 {best['val_P@1']:.4f} nDCG@5 {best['val_nDCG@5']:.4f} "
                f"in {time.perf_counter() - start:.0f} s")
     with log.open("a") as f:

@@ -464,7 +464,8 @@ def fit(
     average = WeightAverage(model, cfg.ema) if cfg.ema > 0 else None
     pos_weight = positive_weights(inv_ps, cfg.propensity_weight, device)
     history: list[dict] = []
-    best = {"metric": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    # the weights validation keeps (a refit keeps its last ones and has none)
+    best = {"metric": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())} if replay is None else None
     bad, start_epoch, lr = 0, 1, cfg.lr
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
@@ -486,6 +487,19 @@ def fit(
             on_epoch(row)
     stopped = bad >= cfg.early_stop
     who = (f"member {member + 1}/{cfg.members}, " if cfg.members > 1 else "") + ("refit " if replay is not None else "")
+
+    def end_epoch(epoch: int) -> None:
+        """The checkpoint, the caller's ``on_epoch`` with the epoch's row, the test kill hook."""
+        if checkpoint is not None:
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            _save({"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
+                   "optimizers": [o.state_dict() for o in opts], "history": history, "best": best, "bad": bad,
+                   "average": average.state_dict() if average is not None else None,
+                   "lr": lr, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, checkpoint)
+        if on_epoch:
+            on_epoch(history[-1])
+        _kill_hook(epoch, None, member, phase)
+
     for epoch in range(start_epoch, n_epochs + 1):
         if stopped:
             break
@@ -516,7 +530,7 @@ def fit(
         if replay is not None:
             history.append({**row, "seconds": round(time.perf_counter() - t0, 2), "peak_mb": usage.peak_rss_mb()})
             log.info("%sepoch %d: loss %.4f, lr %.3g, %.1f docs/s", who, epoch, row["loss"], lr, row["docs_per_s"])
-            _end_epoch(checkpoint, fingerprint, epoch, model, opts, history, best, bad, average, lr, on_epoch, member, phase)
+            end_epoch(epoch)
             continue
         with average.swapped_in(model) if average is not None else nullcontext(model) as judged:
             val = evaluate_logits(predict_logits(judged, val_set, device, bf16=cfg.bf16), val_set.y, inv_ps)
@@ -535,22 +549,10 @@ def fit(
         stopped = bad >= cfg.early_stop
         log.info("%sepoch %d: loss %.4f, val P@1 %.4f, val %s %.4f, %.1f docs/s%s", who, epoch, row["loss"], val["P@1"],
                  cfg.monitor, val[cfg.monitor], row["docs_per_s"], " (early stop)" if stopped else "")
-        _end_epoch(checkpoint, fingerprint, epoch, model, opts, history, best, bad, average, lr, on_epoch, member, phase)
+        end_epoch(epoch)
     if replay is None:
         model.load_state_dict(best["state"])
     elif average is not None:
         model.load_state_dict(average.state, strict=False)
     return model, history
 
-
-def _end_epoch(checkpoint, fingerprint, epoch, model, opts, history, best, bad, average, lr, on_epoch, member, phase) -> None:
-    """After an epoch: the checkpoint, the caller's ``on_epoch`` with the epoch's row, the test kill hook."""
-    if checkpoint is not None:
-        checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        _save({"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
-               "optimizers": [o.state_dict() for o in opts], "history": history, "best": best, "bad": bad,
-               "average": average.state_dict() if average is not None else None,
-               "lr": lr, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, checkpoint)
-    if on_epoch:
-        on_epoch(history[-1])
-    _kill_hook(epoch, None, member, phase)

@@ -329,8 +329,11 @@ def pipeline_dir(tmp_path_factory):
     return tmp
 
 
-def _run(stage: str, tmp: Path, extra: list[str], kill_at: str | None = None, params: str = "params.yaml") -> subprocess.CompletedProcess:
+def _run(stage: str, tmp: Path, extra: list[str], kill_at: str | None = None, params: str = "params.yaml",
+         checkpoints: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    if checkpoints:
+        env["TREADER_CHECKPOINTS"] = str(tmp / checkpoints)
     env.pop("TREADER_TEST_KILL_AT", None)
     if kill_at:
         env["TREADER_TEST_KILL_AT"] = kill_at
@@ -389,13 +392,8 @@ def _train_with(tmp: Path, name: str, ckpts: str, train: dict, kill_at: str | No
     params = yaml.safe_load((tmp / "params.yaml").read_text())
     params["train"].update(train)
     (tmp / f"params-{name}.yaml").write_text(yaml.safe_dump(params))
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], TREADER_CHECKPOINTS=str(tmp / ckpts))
-    env.pop("TREADER_TEST_KILL_AT", None)
-    if kill_at:
-        env["TREADER_TEST_KILL_AT"] = kill_at
-    return subprocess.run([sys.executable, str(REPO / "stages" / "train.py"), "--params", str(tmp / f"params-{name}.yaml"),
-                           "--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")],
-                          cwd=tmp, capture_output=True, text=True, env=env)
+    return _run("train", tmp, ["--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")],
+                kill_at, params=f"params-{name}.yaml", checkpoints=ckpts)
 
 
 def _train_members(tmp: Path, name: str, members: int, ckpts: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
