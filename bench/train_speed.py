@@ -4,7 +4,8 @@
 
 Needs the `teacher` artifacts of the dataset. Times `--batches` training steps (after
 `--warmup` untimed ones) on length-bucketed batches of the train split, exactly as
-`stages/train.py` builds them, and prints one line per precision.
+`stages/train.py` builds them, and prints one line per precision, after the CPU's model and
+whether it computes bf16 natively (what `train.bf16: auto` looks at).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import yaml
 from _inputs import train_inputs
 
 from pipeline.model import TReaderXML
-from pipeline.train import _optimizers, bucketed_batches, train_step
+from pipeline.train import _optimizers, bucketed_batches, native_bf16, train_step
 
 
 def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path = Path("params.yaml"),
@@ -29,6 +30,9 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
     typer.echo(f"{dataset}: {len(ex)} texts, mean {ex.text.lengths.mean():.0f} text + "
                f"{0 if ex.teacher is None else ex.teacher.lengths.mean():.0f} teacher tokens, batch {cfg.batch_size}, "
                f"{torch.get_num_threads()} threads")
+    native = native_bf16(torch.device("cpu"))
+    typer.echo(f"CPU: {_cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, native bf16: {'yes' if native else 'no'} "
+               f"(train.bf16 auto picks {'bf16' if native else 'fp32'})")
     for bf16 in (False, True):
         torch.manual_seed(0)
         model = TReaderXML(mcfg, emb)
@@ -42,6 +46,17 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
             if i >= warmup:
                 seen, took = seen + len(idx), took + time.perf_counter() - start
         typer.echo(f"{'bf16' if bf16 else 'fp32'}: {seen / took:.1f} docs/s ({seen} docs in {took:.1f} s)")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
         schedule = refit_schedule(history, cfg.monitor)
         typer.echo(f"  kept epoch {len(schedule)}; refit on all {len(inner)} texts at lr {[float(f'{x:.3g}') for x in schedule]}")
         refit, _ = fit(mcfg, cfg, inner, emb, inv_ps=inv_ps, progress=False, on_epoch=show_refit_epoch, replay=schedule)
-        rows = {name: evaluate_logits(predict_logits(m, outer, device, bf16=cfg.bf16), outer.y, inv_ps)
+        rows = {name: evaluate_logits(predict_logits(m, outer, device, bf16=cfg.use_bf16(device)), outer.y, inv_ps)
                 for name, m in (("plain", plain), ("refit", refit))}
         rows["refit - plain"] = {k: rows["refit"][k] - rows["plain"][k] for k in rows["plain"]}
         for name, m in rows.items():

@@ -20,6 +20,7 @@ refit/loss, refit/lr). The first run's checkpoint does not depend on `train.refi
 after a plain run trains only the refit.
 """
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -48,6 +49,10 @@ def main(
         check_reading(p["reading"])
         cfg = TrainConfig.from_params(p["train"], name)
         device = resolve_device(cfg.device)
+        # `auto` resolved here, so the checkpoint's fingerprint and config.json record the precision used
+        cfg = dataclasses.replace(cfg, bf16=cfg.use_bf16(device))
+        typer.echo(f"{name}: training on {device}, {'bf16 autocast' if cfg.bf16 else 'fp32'}"
+                   + (f" (train.bf16 auto: the {device.type} {'has' if cfg.bf16 else 'lacks'} native bf16)" if p["train"].get("bf16") == "auto" else ""))
         docs = read_table(root / "prepared" / "train.parquet", "documents")
         labels = read_table(root / "prepared" / "labels.parquet", "labels")
         outputs = predict.target_labels(labels)

@@ -18,7 +18,7 @@ import yaml
 from pipeline.model import ModelConfig
 from pipeline.errors import ConfigError
 from pipeline.train import (ProbabilityMean, Ragged, TrainConfig, WeightAverage, best_epoch, bucketed_batches, drop_teacher, ensemble_logits, fit, lr_factor,
-                            match_prior, member_seed, positive_weights, predict_logits, refit_schedule, resolve_device, split_validation, top_k)
+                            match_prior, member_seed, native_bf16, positive_weights, predict_logits, refit_schedule, resolve_device, split_validation, top_k)
 from tests.tiny import write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -307,6 +307,30 @@ def test_refit_settings():
     assert TrainConfig(refit=True).member_settings() == TrainConfig().member_settings()
 
 
+def test_bf16_setting_is_true_false_or_auto_and_auto_follows_the_device(monkeypatch):
+    import pipeline.train as train_mod
+
+    cpu = torch.device("cpu")
+    for bad in ("yes", 1.5, None):
+        with pytest.raises(ConfigError, match="true, false or auto"):
+            TrainConfig(bf16=bad)
+    for native in (True, False):
+        monkeypatch.setattr(train_mod, "native_bf16", lambda device, native=native: native)
+        assert TrainConfig(bf16="auto").use_bf16(cpu) is native
+        assert TrainConfig(bf16=True).use_bf16(cpu) is True and TrainConfig(bf16=False).use_bf16(cpu) is False
+
+
+def test_native_bf16_on_the_cpu_is_avx512_bf16_or_amx(monkeypatch):
+    cpu = torch.device("cpu")
+    for avx512_bf16, amx, expected in ((False, False, False), (True, False, True), (False, True, True)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v, raising=False)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v, raising=False)
+        assert native_bf16(cpu) is expected
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")
+    assert native_bf16(cpu) is False  # a torch without the checks: fp32, the safe side
+
+
 # --- resuming after a kill, through the real stage -------------------------------------------
 
 
@@ -358,6 +382,12 @@ def straight(pipeline_dir):
     assert res.returncode == 0, res.stderr
     ckpt.unlink()
     return pipeline_dir / "straight"
+
+
+def test_the_stage_records_the_precision_auto_chose(pipeline_dir, straight):
+    assert yaml.safe_load((pipeline_dir / "params.yaml").read_text())["train"]["bf16"] == "auto"
+    config = json.loads((straight / "folder" / "config.json").read_text())
+    assert config["train"]["bf16"] is native_bf16(torch.device("cpu"))
 
 
 @pytest.mark.parametrize("kill_at", ["2", "3:1"])  # after epoch 2's checkpoint; inside epoch 3
