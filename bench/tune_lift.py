@@ -40,7 +40,8 @@ def main(dataset: str = "rcv1-v2-subset", data: Path = Path("data"), params: Pat
         ex, emb, mcfg, cfg, inv_ps = train_inputs(root, p)
         model, _ = fit(mcfg, cfg, ex, emb, inv_ps=inv_ps, progress=False, on_epoch=show_epoch)
         val = ex.subset(split_validation(len(ex), cfg.val_fraction, cfg.seed)[1])
-        logits = predict_logits(model, val, resolve_device(cfg.device), bf16=cfg.use_bf16(resolve_device(cfg.device)))
+        device = resolve_device(cfg.device)
+        logits = predict_logits(model, val, device, bf16=cfg.use_bf16(device))
         if save is not None:
             save.mkdir(parents=True, exist_ok=True)
             np.savez_compressed(save / f"seed{s}.npz", logits=logits, y=val.y.toarray(), parents=parents, inv_ps=inv_ps)

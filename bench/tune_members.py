@@ -57,7 +57,8 @@ def main(dataset: str = "rcv1-v2-subset", data: Path = Path("data"), params: Pat
                 logits, y, inv_ps = kept["logits"], sp.csr_matrix(kept["y"]), kept["inv_ps"]
             else:
                 model, history = fit(mcfg, cfg, ex, emb, inv_ps=inv_ps, progress=False, member=m)
-                logits = predict_logits(model, val, resolve_device(cfg.device), bf16=cfg.use_bf16(resolve_device(cfg.device)))
+                device = resolve_device(cfg.device)
+                logits = predict_logits(model, val, device, bf16=cfg.use_bf16(device))
                 note = f"{len(history)} epochs, {time.perf_counter() - t0:.0f} s"
                 if save is not None:
                     save.mkdir(parents=True, exist_ok=True)

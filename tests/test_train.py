@@ -487,7 +487,7 @@ def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_
 
 def test_a_refit_follows_the_first_run_reuses_its_checkpoint_and_resumes_after_a_kill(pipeline_dir):
     # a rate at which the tiny model's validation improves after epoch 1; fp32 on every machine, so its epochs do too
-    tmp, fast = pipeline_dir, {"lr": 0.02, "bf16": False}
+    tmp, fast = pipeline_dir, {"lr": 0.01, "bf16": False}  # (at 0.01 validation keeps epoch 5 of 5 here; 0.02 kept 2)
     # a plain run first, then the refit switched on: the first run is not trained again
     assert _train_with(tmp, "refit-plain", "ckpt-refit", {**fast, "refit": False}).returncode == 0
     whole = _train_with(tmp, "refit-whole", "ckpt-refit", {**fast, "refit": True})
@@ -497,7 +497,7 @@ def test_a_refit_follows_the_first_run_reuses_its_checkpoint_and_resumes_after_a
     plain = json.loads((tmp / "refit-plain" / "folder" / "config.json").read_text())
     assert config["history"] == plain["history"] and config["best_epoch"] == plain["best_epoch"]
     kept = config["best_epoch"]
-    assert kept >= 2  # (so that the kill below, in the refit's epoch 2, lands before its end)
+    assert kept >= 3  # (so that the kill below lands inside the refit)
     assert config["refit"][0]["epochs"] == kept and [r["lr"] for r in config["refit"][0]["history"]] == [r["lr"] for r in plain["history"][:kept]]
     assert config["usage"]["train_s"] == pytest.approx(sum(r["seconds"] for r in config["history"] + config["refit"][0]["history"]), abs=0.1)
     refit_w, plain_w = _weights(tmp / "refit-whole"), _weights(tmp / "refit-plain")
