@@ -58,7 +58,8 @@ class ModelConfig:
     teacher: bool = True  # False: no teacher branch (Table 3, config 0)
     bottleneck: int = 512  # width of W^HB (Eq. 17)
     pool: str = "max"  # how the interaction sequence becomes one vector (the paper does not say)
-    dropout: float = 0.2
+    dropout: float = 0.2  # on the embeddings and the pooled vector
+    attention_dropout: float = 0.0  # on the attention weights; 0 lets attention run as one fused kernel (README)
     norm: bool = False  # LayerNorm after every attention layer (and its residual); not in the paper
     residual: str = "first"  # first: R wraps a "+R" Reading's first layer (Eq. 14-15) | all: every layer (not in the paper)
     teacher_prior: bool = False  # add w_l * (teacher vote share of l) to each logit; not in the paper
@@ -71,6 +72,10 @@ class ModelConfig:
             raise ConfigError(f"pool must be one of {POOLS}, got {self.pool!r}")
         if self.residual not in RESIDUALS:
             raise ConfigError(f"residual must be one of {RESIDUALS}, got {self.residual!r}")
+        for name in ("dropout", "attention_dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ConfigError(f"model.{name} must be a number in [0, 1), got {value!r}")
         if self.d_model % self.n_heads:
             raise ConfigError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
 
@@ -162,10 +167,11 @@ class TReaderXML(nn.Module):
         self.embed.weight.requires_grad_(not cfg.freeze_embedding)
         self.drop = nn.Dropout(cfg.dropout)
         # Reading: separate weights for the text and the teacher branch (W_x vs W_y' in Eq. 4-13)
-        self.read_text = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout, cfg.norm, cfg.residual)
-        self.read_teacher = Reading(cfg.reading, cfg.d_model, cfg.n_heads, cfg.dropout, cfg.norm, cfg.residual) if cfg.teacher else None
+        att = cfg.attention_dropout
+        self.read_text = Reading(cfg.reading, cfg.d_model, cfg.n_heads, att, cfg.norm, cfg.residual)
+        self.read_teacher = Reading(cfg.reading, cfg.d_model, cfg.n_heads, att, cfg.norm, cfg.residual) if cfg.teacher else None
         # Interaction: MMHSA over [O_y'; O_x] (Eq. 16), then the bottleneck W^HB (Eq. 17)
-        self.interact = SelfAttention(cfg.d_model, cfg.n_heads, causal=True, dropout=cfg.dropout)
+        self.interact = SelfAttention(cfg.d_model, cfg.n_heads, causal=True, dropout=att)
         self.interact_norm = _norm(cfg.d_model, cfg.norm)
         self.w_hb = nn.Linear(cfg.d_model, cfg.bottleneck)
         # Predicting: W^Output (Eq. 18)

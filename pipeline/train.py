@@ -557,7 +557,8 @@ def fit(
             improved = val[cfg.monitor] > best["metric"]
             state_now = copy.deepcopy(judged.state_dict()) if improved else None
         row.update({"seconds": round(time.perf_counter() - t0, 2), "peak_mb": usage.peak_rss_mb(),
-                    "val_P@1": val["P@1"], "val_nDCG@5": val["nDCG@5"], f"val_{cfg.monitor}": val[cfg.monitor]})
+                    "val_P@1": val["P@1"], "val_nDCG@5": val["nDCG@5"], f"val_{cfg.monitor}": val[cfg.monitor],
+                    **({"val_PSP@5": val["PSP@5"]} if "PSP@5" in val else {})})  # PSP with the propensities given
         history.append(row)
         if improved:
             best = {"metric": val[cfg.monitor], "epoch": epoch, "state": state_now}

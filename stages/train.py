@@ -129,7 +129,7 @@ class _Live:
 
     def log(self, row: dict, member: int = 0, prefix: str = "") -> None:
         self.live.step = row["epoch"] - 1
-        for key in ("loss", "val_P@1", "val_nDCG@5", "lr"):
+        for key in ("loss", "val_P@1", "val_nDCG@5", "val_PSP@5", "lr"):
             if key in row:  # a refit's rows have no validation figures
                 self.live.log_metric((f"member{member}/" if member else "") + prefix + key.replace("@", "_at_"), row[key])
         self.live.next_step()

@@ -390,3 +390,35 @@ def test_dropout_is_off_in_eval_mode():
         a = model(ids(TEXT_A), ids(TEACH_A))
         b = model(ids(TEXT_A), ids(TEACH_A))
     assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("key", ["dropout", "attention_dropout"])
+@pytest.mark.parametrize("bad", [1.0, -0.1, True, "0.2"])
+def test_dropout_rates_outside_zero_to_one_are_refused(key, bad):
+    with pytest.raises(ConfigError, match=f"model.{key} must be a number in \\[0, 1\\)"):
+        ModelConfig(vocab_size=VOCAB, n_labels=LABELS, d_model=D, **{key: bad})
+
+
+def test_attention_dropout_reaches_the_attention_layers_only():
+    model = make_model(dropout=0.1, attention_dropout=0.3)
+    rates = [m.dropout for m in model.modules() if isinstance(m, SelfAttention)]
+    assert len(rates) == 2 * 2 + 1 and set(rates) == {0.3}  # two Readings of two layers, and Interaction
+    assert model.drop.p == 0.1
+
+
+@pytest.mark.parametrize("attention_dropout, differ", [(0.0, False), (0.5, True)])
+def test_attention_dropout_acts_in_training_mode_only(attention_dropout, differ):
+    model = make_model(dropout=0.0, attention_dropout=attention_dropout).train()
+    text, teach = ids(TEXT_A, TEXT_B), ids(TEACH_A, TEACH_B)
+    with torch.no_grad():
+        a, b = model(text, teach), model(text, teach)
+        model.eval()
+        c, d = model(text, teach), model(text, teach)
+    assert (not torch.allclose(a, b)) is differ
+    assert torch.equal(c, d)
+
+
+def test_a_config_saved_before_attention_dropout_loads_without_it():
+    d = ModelConfig(vocab_size=VOCAB, n_labels=LABELS, d_model=D).to_dict()
+    del d["attention_dropout"]
+    assert ModelConfig.from_dict(d).attention_dropout == 0.0

@@ -136,7 +136,8 @@ def test_model_directory_holds_everything_prediction_needs(built):
     assert config["model"]["n_labels"] == 6  # the six leaf topics; the parents never label a train text
     history = config["history"]
     assert [row["epoch"] for row in history] == [1, 2, 3]
-    assert all({"loss", "lr", "val_P@1", "val_nDCG@5"} <= set(row) for row in history)
+    assert all({"loss", "lr", "val_P@1", "val_nDCG@5", "val_PSP@5"} <= set(row) for row in history)  # the stage gives the propensities
+    assert all(0 <= row["val_PSP@5"] <= 1 for row in history)
     assert config["best_epoch"] in (1, 2, 3)
     for section in ("train", "data", "neighbours", "teacher_set"):
         assert section in config

@@ -505,6 +505,7 @@ def test_a_refit_follows_the_first_run_reuses_its_checkpoint_and_resumes_after_a
     live = tmp / "live-refit-whole" / "plots" / "metrics"
     assert len((live / "refit" / "loss.tsv").read_text().splitlines()) == 1 + kept and not (live / "refit" / "val_P_at_1.tsv").exists()
     assert len((live / "loss.tsv").read_text().splitlines()) == 1 + 5
+    assert len((live / "val_PSP_at_5.tsv").read_text().splitlines()) == 1 + 5  # the propensity-scored curve too
     # killed inside the refit's epoch 2, it resumes the same
     killed = _train_with(tmp, "refit-killed", "ckpt-refit-killed", {**fast, "refit": True}, kill_at="r2:1")
     assert killed.returncode == -9 and not (tmp / "refit-killed" / "folder").exists()
