@@ -34,9 +34,10 @@ def apply(p: dict, sets: list[str]) -> dict:
 
 
 def show_epoch(row: dict) -> None:
-    """One line per epoch of training: loss, learning rate, validation P@1 and nDCG@5, seconds."""
+    """One line per epoch of training: loss, learning rate, validation P@1, nDCG@5 (and PSP@5), seconds."""
+    psp = f" PSP@5 {row['val_PSP@5']:.4f}" if "val_PSP@5" in row else ""
     typer.echo(f"  epoch {row['epoch']}: loss {row['loss']:.3f} lr {row['lr']:.2g} val P@1 {row['val_P@1']:.4f} "
-               f"nDCG@5 {row['val_nDCG@5']:.4f} ({row['seconds']:.0f} s)")
+               f"nDCG@5 {row['val_nDCG@5']:.4f}{psp} ({row['seconds']:.0f} s)")
 
 
 def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path = Path("params.yaml"),
@@ -50,7 +51,8 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
 
     _, history = fit(mcfg, cfg, ex, emb, inv_ps=inv_ps, on_epoch=show_epoch, progress=False)
     best = history[best_epoch(history, cfg.monitor) - 1]
-    typer.echo(f"best epoch {best['epoch']}: val P@1 {best['val_P@1']:.4f} nDCG@5 {best['val_nDCG@5']:.4f} "
+    psp = f" PSP@5 {best['val_PSP@5']:.4f}" if "val_PSP@5" in best else ""
+    typer.echo(f"best epoch {best['epoch']}: val P@1 {best['val_P@1']:.4f} nDCG@5 {best['val_nDCG@5']:.4f}{psp} "
                f"in {time.perf_counter() - start:.0f} s")
     with log.open("a") as f:
         f.write(json.dumps({"dataset": dataset, "set": set, "best": best, "history": history}) + "\n")
