@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from pipeline import embed, hierarchy, metrics, neighbours, predict, teacher
+from pipeline import embed, hierarchy, metrics, neighbours, predict, teacher, tfidf
 from pipeline.model import ModelConfig
 from pipeline.text import padded
 from pipeline.train import Examples, TrainConfig
@@ -74,7 +74,15 @@ class KnnValidation:
         """Validation metrics of the kNN ranking (top 10) for each k, with the word vectors ``kv``."""
         mat, _ = embed.embedding_matrix(self.words, kv, seed)
         vf, vv = embed.doc_vectors(self.tokens.take(self.fit), mat), embed.doc_vectors(self.tokens.take(self.val), mat)
-        idx, sims = neighbours.exact_search(vv, vf, max(ks))
+        return self._ranked(*neighbours.exact_search(vv, vf, max(ks)), ks)
+
+    def tfidf_scores(self, ks: list[int], cfg: tfidf.TfidfConfig = tfidf.TfidfConfig()) -> dict[int, dict]:
+        """:meth:`scores` with texts compared by TF-IDF rows (`neighbours.vectors: tfidf`), idf fitted on the fit texts."""
+        fit, val = (tfidf.counts(self.tokens.take(rows), len(self.words)) for rows in (self.fit, self.val))
+        idf = tfidf.fit_idf(fit, cfg)
+        return self._ranked(*neighbours.sparse_search(tfidf.transform(val, idf, cfg), tfidf.transform(fit, idf, cfg), max(ks)), ks)
+
+    def _ranked(self, idx: np.ndarray, sims: np.ndarray, ks: list[int]) -> dict[int, dict]:
         out = {}
         for k in ks:
             labs, _ = teacher.rank_rows(teacher.knn_scores(idx[:, :k], sims[:, :k], self.y_fit), 10, np.arange(len(self.space)))

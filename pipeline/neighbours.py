@@ -8,6 +8,10 @@ rows best first, indices into the *train* vectors:
 - ``annoy``: an Annoy index (angular metric), for large corpora. Cosine similarity is
   recovered from Annoy's angular distance d as ``cos = 1 - d^2 / 2``.
 
+The vectors are either the dense Eq. 1 vectors (``word2vec``, the paper's) or sparse TF-IDF
+rows (``tfidf``); sparse rows are always searched exactly (:func:`sparse_search`), since
+Annoy indexes dense vectors only.
+
 When the queries are the train documents themselves (``self_ids``), each query's own
 row is excluded by *index*, never by content: a duplicate text elsewhere in train is
 a legitimate neighbour.
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
@@ -28,6 +33,13 @@ from pipeline.errors import ConfigError
 from pipeline.text import lists_from_parents, padded
 
 BACKENDS = ("annoy", "exact")
+VECTORS = ("word2vec", "tfidf")  # what a text is, for the search: its Eq. 1 vector, or its TF-IDF row
+
+
+def check_vectors(value) -> str:
+    if value not in VECTORS:
+        raise ConfigError(f"neighbours.vectors must be one of {', '.join(VECTORS)}, got {value!r}")
+    return value
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -55,6 +67,37 @@ def exact_search(
             s, i = torch.topk(sims, k, dim=1)  # ties broken by torch (stable for equal values in practice)
             out_i[start : start + block] = i.numpy()
             out_s[start : start + block] = s.numpy()
+    return out_i, out_s
+
+
+def _normalise_rows(x: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ x, dtype=np.float32)
+
+
+def sparse_search(
+    queries: sp.spmatrix, base: sp.spmatrix, k: int, self_ids: np.ndarray | None = None, cells: int = 1 << 25, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`exact_search` for sparse rows (TF-IDF): cosine top-k of each query among ``base``.
+
+    Queries go in blocks whose dense similarity block holds at most ``cells`` floats (128 MiB by
+    default), so memory stays bounded however large ``base`` is. A query with no nonzero entry
+    has similarity 0 to every base row (its neighbours are then the first rows, by index).
+    """
+    k = min(k, base.shape[0] - (self_ids is not None))
+    if k < 1:
+        raise ValueError("not enough train documents to find any neighbour")
+    q, bt = _normalise_rows(sp.csr_matrix(queries)), _normalise_rows(sp.csr_matrix(base)).T.tocsc()
+    block = max(1, cells // max(base.shape[0], 1))
+    out_i = np.empty((q.shape[0], k), dtype=np.int64)
+    out_s = np.empty((q.shape[0], k), dtype=np.float32)
+    for start in tqdm(range(0, q.shape[0], block), desc="exact search (sparse)", disable=not progress, unit="block"):
+        sims = torch.from_numpy((q[start : start + block] @ bt).toarray())
+        if self_ids is not None:
+            sims[torch.arange(sims.shape[0]), torch.from_numpy(self_ids[start : start + block])] = -torch.inf
+        s, i = torch.topk(sims, k, dim=1)
+        out_i[start : start + block] = i.numpy()
+        out_s[start : start + block] = s.numpy()
     return out_i, out_s
 
 
@@ -138,19 +181,28 @@ def find_neighbours(
 ):
     """Neighbours of every train document (itself excluded) and every test document, among train.
 
+    ``train`` and ``test`` are dense vectors (searched with ``backend``) or sparse rows (TF-IDF,
+    always searched exactly; the report then says ``"vectors": "tfidf"``).
+
     Returns ``(train_idx, train_sim, test_idx, test_sim, annoy_index_or_None, report)``; the
     report holds Annoy's recall@k against exact search on a seeded sample of queries
     (``recall_sample`` per split) and the query time of both.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"neighbours backend must be one of {BACKENDS}, got {backend!r}")
-    self_ids = np.arange(len(train))
-    report: dict = {"backend": backend, "k": k, "train_documents": len(train), "test_documents": len(test)}
+    self_ids = np.arange(train.shape[0])
+    report: dict = {"backend": backend, "k": k, "train_documents": train.shape[0], "test_documents": test.shape[0]}
     index = None
+    if sp.issparse(train):  # TF-IDF rows: Annoy takes dense vectors only, so the search is exact
+        report.update(backend="exact", vectors="tfidf")
+        (tr_i, tr_s), t1 = timed(sparse_search, train, train, k, self_ids, progress=progress)
+        (te_i, te_s), t2 = timed(sparse_search, test, train, k, progress=progress)
+        report.update(build_s=0.0, query_ms_per_doc={"exact": round(1000 * (t1 + t2) / (train.shape[0] + test.shape[0]), 4)})
+        return tr_i, tr_s, te_i, te_s, None, report
     if backend == "exact":
         (tr_i, tr_s), t1 = timed(exact_search, train, train, k, self_ids, progress=progress)
         (te_i, te_s), t2 = timed(exact_search, test, train, k, progress=progress)
-        report["query_ms_per_doc"] = {"exact": round(1000 * (t1 + t2) / (len(train) + len(test)), 4)}
+        report.update(build_s=0.0, query_ms_per_doc={"exact": round(1000 * (t1 + t2) / (len(train) + len(test)), 4)})  # no index to build
         return tr_i, tr_s, te_i, te_s, None, report
     index, t_build = timed(annoy_build, train, n_trees, seed, progress)
     (tr_i, tr_s), t1 = timed(annoy_search, index, train, k, search_k, self_ids, progress)

@@ -12,8 +12,10 @@ anywhere and used without the pipeline's other artifacts:
     embeddings.npy       the word vectors used for document vectors (embed, Eq. 1)
     train_docs.parquet   train ids, labels and document vectors (the neighbours' side)
     index.ann            the Annoy index over those vectors (annoy backend only)
+    tfidf_idf.npy        with `neighbours.vectors: tfidf`: the idf the tfidf stage fitted on train
+    tfidf_train.npz      ... and the train texts' TF-IDF rows (the neighbours' side)
 
-New texts go through exactly the stages' code: tokenise -> Eq. 1 -> neighbours among the
+New texts go through exactly the stages' code: tokenise -> Eq. 1 (or TF-IDF) -> neighbours among the
 training texts -> teacher set, vote shares and sequence (Algorithm 1) -> the network (the mean
 of the members' probabilities for an ensemble) -> top-k labels.
 """
@@ -33,7 +35,7 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
-from pipeline import embed, hierarchy, neighbours, teacher, text
+from pipeline import embed, hierarchy, neighbours, teacher, text, tfidf
 from pipeline.errors import ConfigError, DataError
 from pipeline.model import ModelConfig, TReaderXML
 from pipeline.train import Examples, Ragged, ensemble_logits, resolve_device, top_k
@@ -79,9 +81,10 @@ def member_file(m: int) -> str:
 
 def save_bundle(
     out: Path, models: list[TReaderXML], config: dict, *, vocab: Path, labels: Path, label_tokens: Path,
-    embeddings: Path, train_docs: pa.Table, train_vectors: pa.Table, index: Path | None,
+    embeddings: Path, train_docs: pa.Table, train_vectors: pa.Table, index: Path | None, tfidf_dir: Path | None = None,
 ) -> None:
-    """Write a model directory (``out`` is a fresh, empty folder); ``models``: the ensemble's members (one for a single network)."""
+    """Write a model directory (``out`` is a fresh, empty folder); ``models``: the ensemble's members (one for a single network).
+    ``tfidf_dir`` (the tfidf stage's folder) is given when the teacher's neighbours are searched by TF-IDF."""
     for m, model in enumerate(models):
         torch.save(model.state_dict(), out / member_file(m))
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
@@ -89,10 +92,21 @@ def save_bundle(
         shutil.copyfile(src, out / name)
     if index is not None:
         shutil.copyfile(index, out / "index.ann")
+    if tfidf_dir is not None:
+        for name in TFIDF_FILES:
+            shutil.copyfile(tfidf_dir / TFIDF_FILES[name], out / name)
     pq.write_table(pa.table({"id": train_docs["id"], "labels": train_docs["labels"], "vector": train_vectors["vector"]}), out / "train_docs.parquet")
 
 
 BUNDLE_FILES = ("model.pt", "vocab.parquet", "labels.parquet", "label_tokens.parquet", "embeddings.npy", "train_docs.parquet")
+TFIDF_FILES = {"tfidf_idf.npy": "idf.npy", "tfidf_train.npz": "train.npz"}  # bundle name: the tfidf stage's file
+
+
+def neighbour_vectors(config: dict) -> str | None:
+    """What a model's teacher compares texts by (``word2vec`` or ``tfidf``); None without a teacher."""
+    if not config["model"].get("teacher", True):
+        return None
+    return neighbours.check_vectors(config["neighbours"].get("vectors", "word2vec"))
 
 
 @dataclass
@@ -136,7 +150,9 @@ class Predictor:
             raise DataError("not a trained model directory (no config.json); run `dvc repro train`", d)
         self.config = json.loads((d / "config.json").read_text())
         n = int(self.config.get("train", {}).get("members", 1))
-        missing = [f for f in (*BUNDLE_FILES, *map(member_file, range(1, n))) if not (d / f).exists()]
+        self.vectors = neighbour_vectors(self.config)
+        needed = (*BUNDLE_FILES, *map(member_file, range(1, n)), *(TFIDF_FILES if self.vectors == "tfidf" else ()))
+        missing = [f for f in needed if not (d / f).exists()]
         if missing:
             size = f" (an ensemble of {n})" if n > 1 else ""
             raise DataError(f"incomplete model directory{size}, missing {', '.join(missing)}; copy it again or rerun `dvc repro train`", d)
@@ -163,8 +179,11 @@ class Predictor:
         self.lift = lifts(mode, self.output_parent, self.closed)
         self.index = None
         nb = self.config["neighbours"]
-        if self.model.cfg.teacher and nb["backend"] == "annoy" and (d / "index.ann").exists():
+        if self.vectors == "word2vec" and nb["backend"] == "annoy" and (d / "index.ann").exists():
             self.index = neighbours.AnnoyIndex.load(d / "index.ann", self.train_vectors.shape[1])
+        if self.vectors == "tfidf":
+            self.tfidf = (np.load(d / "tfidf_idf.npy"), tfidf.TfidfConfig.from_dict(self.config["tfidf"]))
+            self.train_tfidf = sp.load_npz(d / "tfidf_train.npz").tocsr()
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "auto", lift_parents="auto") -> "Predictor":
@@ -178,10 +197,19 @@ class Predictor:
         """The network's logits as the ranking uses them: lifted to descendants when ``self.lift``."""
         return hierarchy.lift_to_descendants(logits, self.output_parent) if self.lift else logits
 
-    def teacher_table(self, ids: pa.Array, vectors: np.ndarray) -> pa.Table:
+    def text_vectors(self, tokens: pa.ListArray) -> np.ndarray | sp.csr_matrix:
+        """What the neighbour search compares: Eq. 1 vectors, or TF-IDF rows (``neighbours.vectors``)."""
+        if self.vectors == "tfidf":
+            idf, cfg = self.tfidf
+            return tfidf.transform(tfidf.counts(tokens, len(idf)), idf, cfg)
+        return embed.doc_vectors(tokens, self.word_vectors)
+
+    def teacher_table(self, ids: pa.Array, vectors: np.ndarray | sp.csr_matrix) -> pa.Table:
         """The teacher stage's columns for new texts: labels, vote shares and token sequence."""
         nb, ts = self.config["neighbours"], self.config["teacher_set"]
-        if self.index is not None:
+        if sp.issparse(vectors):
+            idx, sims = neighbours.sparse_search(vectors, self.train_tfidf, nb["k"])
+        elif self.index is not None:
             idx, sims = neighbours.annoy_search(self.index, vectors, nb["k"], nb["search_k"])
         else:
             idx, sims = neighbours.exact_search(vectors, self.train_vectors, nb["k"])
@@ -197,7 +225,7 @@ class Predictor:
             tok_table = pa.table({"id": [str(i) for i in range(len(chunk))], "tokens": tokens})
             teach = None
             if self.model.cfg.teacher:
-                teach = self.teacher_table(tok_table["id"], embed.doc_vectors(tokens, self.word_vectors))
+                teach = self.teacher_table(tok_table["id"], self.text_vectors(tokens))
             data = examples(tok_table, teach, None, self.outputs)
             idx, scores = top_k(self.finish(self.logits(data)), k)
             names = np.asarray(self.outputs.to_pylist(), dtype=object)

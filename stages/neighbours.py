@@ -3,17 +3,23 @@
 Writes train.parquet and test.parquet (id, neighbours: train ids best first,
 similarities: cosine), index.ann (the Annoy index, with the annoy backend) and
 metrics/neighbours.json (Annoy's recall@k against exact search, query times).
+
+`neighbours.vectors` (once or per dataset) picks what is compared: `word2vec`, the Eq. 1
+vectors of the `embed` stage (the paper's), or `tfidf`, the `tfidf` stage's rows, searched
+exactly (Annoy takes dense vectors only).
 """
 
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import typer
 from _stage import load_params, stage
 
 from pipeline import neighbours as nb
 from pipeline.embed import table_vectors
 from pipeline.io import atomic_dir, read_table, write_json, write_table
+from pipeline.params import for_dataset
 
 
 def main(
@@ -21,22 +27,28 @@ def main(
     data: Path = typer.Option("data", help="Root folder of the pipeline's artifacts."),
     metrics: Path = typer.Option(Path("metrics/neighbours.json"), help="Where the recall/timing report goes."),
 ) -> None:
-    """Search the train document vectors for each text's nearest neighbours."""
+    """Search the train texts (Eq. 1 vectors or TF-IDF rows) for each text's nearest neighbours."""
     with stage("neighbours"):
         p = load_params(params)
         name, o = p["dataset"], p["neighbours"]
-        vec = {s: read_table(data / name / "embed" / f"{s}.parquet", "vectors") for s in ("train", "test")}
+        vectors = nb.check_vectors(for_dataset(o.get("vectors", "word2vec"), name, "word2vec"))
+        if vectors == "tfidf":
+            ids = {s: read_table(data / name / "prepared" / f"{s}.parquet", "documents")["id"] for s in ("train", "test")}
+            x = {s: sp.load_npz(data / name / "tfidf" / f"{s}.npz") for s in ("train", "test")}
+        else:
+            vec = {s: read_table(data / name / "embed" / f"{s}.parquet", "vectors") for s in ("train", "test")}
+            ids, x = {s: v["id"] for s, v in vec.items()}, {s: table_vectors(v) for s, v in vec.items()}
         tr_i, tr_s, te_i, te_s, index, report = nb.find_neighbours(
-            table_vectors(vec["train"]), table_vectors(vec["test"]), k=o["k"], backend=o["backend"],
+            x["train"], x["test"], k=o["k"], backend=o["backend"],
             n_trees=o["n_trees"], search_k=o["search_k"], seed=o["seed"], recall_sample=o["recall_sample"],
         )
-        train_ids = np.asarray(vec["train"]["id"].to_pylist(), dtype=object)
+        train_ids = np.asarray(ids["train"].to_pylist(), dtype=object)
         with atomic_dir(data / name / "neighbours") as out:
-            write_table(nb.neighbour_table(vec["train"]["id"], tr_i, tr_s, train_ids), out / "train.parquet", "neighbours")
-            write_table(nb.neighbour_table(vec["test"]["id"], te_i, te_s, train_ids), out / "test.parquet", "neighbours")
+            write_table(nb.neighbour_table(ids["train"], tr_i, tr_s, train_ids), out / "train.parquet", "neighbours")
+            write_table(nb.neighbour_table(ids["test"], te_i, te_s, train_ids), out / "test.parquet", "neighbours")
             if index is not None:
                 index.save(out / "index.ann")
-        write_json({"dataset": name, **report}, metrics)
+        write_json({"dataset": name, "vectors": vectors, **report}, metrics)
         typer.echo(f"{name}: {report}")
 
 

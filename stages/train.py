@@ -30,8 +30,10 @@ import typer
 from _stage import load_params, stage
 
 from pipeline import metrics, predict, usage
+from pipeline import neighbours as nb
 from pipeline.io import atomic_dir, read_table
 from pipeline.model import ModelConfig, check_reading
+from pipeline.params import for_dataset
 from pipeline.train import (TrainConfig, best_epoch, checkpoint_file, ensemble_logits, evaluate_logits, fingerprint, fit,
                             refit_schedule, resolve_device, split_validation)
 
@@ -47,6 +49,7 @@ def main(
         p = load_params(params)
         name, root, use_teacher = p["dataset"], data / p["dataset"], bool(p["teacher"])
         check_reading(p["reading"])
+        vectors = nb.check_vectors(for_dataset(p["neighbours"].get("vectors", "word2vec"), name, "word2vec"))
         cfg = TrainConfig.from_params(p["train"], name)
         device = resolve_device(cfg.device)
         # `auto` resolved here, so the checkpoint's fingerprint and config.json record the precision used
@@ -86,7 +89,8 @@ def main(
         live.end()
         rows = [r for h in histories + refit_histories for r in h]
         config = {"dataset": name, "model": model_cfg.to_dict(), "train": cfg.to_dict(), "data": p[name],
-                  "neighbours": p["neighbours"], "teacher_set": p["teacher_set"], "history": histories[0],
+                  "neighbours": {**p["neighbours"], "vectors": vectors}, "tfidf": p["tfidf"], "teacher_set": p["teacher_set"],
+                  "history": histories[0],
                   "best_epoch": best_epoch(histories[0], cfg.monitor),
                   # over epochs and members (time summed, memory the largest peak), so a resumed run still reports the whole training
                   "usage": {"train_s": round(sum(r["seconds"] for r in rows), 1),
@@ -105,7 +109,8 @@ def main(
         with atomic_dir(models / name) as out:
             predict.save_bundle(out, members, config, vocab=root / "tokens" / "vocab.parquet", labels=root / "prepared" / "labels.parquet",
                                 label_tokens=root / "tokens" / "labels.parquet", embeddings=root / "embed" / "embeddings.npy",
-                                train_docs=docs, train_vectors=vec, index=_index(root, p))
+                                train_docs=docs, train_vectors=vec, index=_index(root, p) if vectors == "word2vec" else None,
+                                tfidf_dir=root / "tfidf" if use_teacher and vectors == "tfidf" else None)
         typer.echo(f"{name}: trained {p['reading']} (teacher {'on' if use_teacher else 'off'}), "
                    + (f"{cfg.members} members, best epochs {[c['best_epoch'] for c in config['members']]}" if cfg.members > 1
                       else f"best epoch {config['best_epoch']}")

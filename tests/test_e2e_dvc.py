@@ -104,7 +104,7 @@ def test_whole_pipeline_and_teacher_params_rerun_only_teacher(project):
     proj, env = project
     params = tiny_params(proj)
     out = dvc(proj, env, "repro")
-    for stage in ("prepare", "tokenise", "embed", "neighbours", "teacher", "knn", "train", "evaluate"):
+    for stage in ("prepare", "tokenise", "embed", "tfidf", "neighbours", "teacher", "knn", "train", "evaluate"):
         assert f"Running stage '{stage}'" in out
     knn = yaml.safe_load((proj / "metrics" / "knn.json").read_text())
     assert {"P@1", "P@3", "P@5", "nDCG@5", "PSP@5"} <= set(knn) and 0.0 <= knn["P@1"] <= 1.0
@@ -160,8 +160,20 @@ def test_ablations_from_the_command_line(project):
     assert "evaluate" in ran and "train" not in ran  # re-ranking only: the trained model is reused
     assert yaml.safe_load((proj / "metrics" / "treaderxml.json").read_text())["lift_parents"] is False  # tiny: no output has an output parent
 
+    # the teacher's neighbours by TF-IDF: the search and everything after it rerun, not the embedding
+    out = dvc(proj, env, "exp", "run", "-n", "tfidf-teacher", "-S", "teacher=true", "-S", "model.teacher_prior.folder=false",
+              "-S", "evaluate.lift_parents=auto", "-S", "neighbours.vectors=tfidf")
+    ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
+    assert ran == ["evaluate", "knn", "neighbours", "teacher", "train"]
+    assert yaml.safe_load((proj / "metrics" / "neighbours.json").read_text())["vectors"] == "tfidf"
+    assert json.loads((proj / "models" / "folder" / "config.json").read_text())["neighbours"]["vectors"] == "tfidf"
+    assert (proj / "models" / "folder" / "tfidf_train.npz").exists() and not (proj / "models" / "folder" / "index.ann").exists()
+
     bad = dvc(proj, env, "exp", "run", "-S", "reading=MHSA", ok=False)
     assert "unknown reading 'MHSA'; valid readings: none, MMHSA+R, MHSA+R" in bad
 
     show = dvc(proj, env, "exp", "show", "--csv")
-    assert "mhsa-r" in show and "no-teacher" in show
+    assert "mhsa-r" in show and "no-teacher" in show and "tfidf-teacher" in show
+
+    bad = dvc(proj, env, "exp", "run", "-S", "reading=MMHSA+R+MHSA", "-S", "neighbours.vectors=bm25", ok=False)
+    assert "neighbours.vectors must be one of word2vec, tfidf, got 'bm25'" in bad

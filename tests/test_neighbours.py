@@ -6,15 +6,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+import scipy.sparse as sp
 
 from pipeline import schemas
+from pipeline.errors import ConfigError
 from pipeline.neighbours import (
     annoy_build,
     annoy_search,
+    check_vectors,
     exact_search,
     find_neighbours,
     neighbour_table,
     recall_at_k,
+    sparse_search,
     table_neighbours,
 )
 
@@ -143,6 +147,56 @@ def test_recall_at_k_by_hand():
     assert recall_at_k(np.array([[-1, -1, -1]]), np.array([[0, 1, 2]])) == 0.0  # -1 is never a hit
 
 
+# --- sparse (TF-IDF) search --------------------------------------------------------
+
+
+def sparse_rows(n: int, dim: int, seed: int, density: float = 0.05) -> sp.csr_matrix:
+    """Random nonnegative sparse rows, unnormalised, like raw term weights; every row has an entry."""
+    m = sp.random(n, dim, density=density, format="csr", random_state=seed, dtype=np.float32)
+    m = m + sp.csr_matrix((np.ones(n, np.float32), (np.arange(n), np.arange(n) % dim)), shape=(n, dim))
+    return sp.csr_matrix(m)
+
+
+def test_sparse_search_matches_brute_force_cosine_on_dense_copies():
+    base, queries = sparse_rows(400, 300, seed=1), sparse_rows(60, 300, seed=2) * 7.0  # scale must not matter
+    idx, sims = sparse_search(queries, base, 6, cells=400 * 16)  # blocks of 16 queries, the last one partial
+    want_i, want_s = brute_force(queries.toarray().astype(np.float64), base.toarray().astype(np.float64), 6)
+    assert idx.shape == sims.shape == (60, 6) and idx.dtype == np.int64 and sims.dtype == np.float32
+    np.testing.assert_allclose(sims, want_s, atol=1e-5)
+    same = np.abs(np.diff(want_s, axis=1)) > 1e-5  # where the brute-force order is not a tie, the indices agree
+    agree = idx == want_i
+    assert agree[:, 0].all() and np.all(agree[:, 1:] | ~same)
+
+
+def test_sparse_search_agrees_with_the_dense_exact_search():
+    base, queries = sparse_rows(300, 200, seed=3), sparse_rows(50, 200, seed=4)
+    i_sp, s_sp = sparse_search(queries, base, 5)
+    i_de, s_de = exact_search(queries.toarray(), base.toarray(), 5)
+    np.testing.assert_allclose(s_sp, s_de, atol=1e-5)
+    np.testing.assert_array_equal(i_sp[:, 0], i_de[:, 0])
+
+
+def test_sparse_search_with_self_ids_excludes_each_query_itself_but_not_its_duplicate():
+    base = sparse_rows(200, 150, seed=5).tolil()
+    base[120] = base[30]  # an exact copy: a legitimate neighbour of row 30
+    base = base.tocsr()
+    idx, sims = sparse_search(base, base, 3, self_ids=np.arange(200), cells=200 * 32)
+    assert not np.any(idx == np.arange(200)[:, None])
+    assert idx[30, 0] == 120 and idx[120, 0] == 30 and sims[30, 0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_sparse_search_of_a_text_without_known_words_gives_zero_similarities():
+    base = sparse_rows(20, 30, seed=6)
+    idx, sims = sparse_search(sp.csr_matrix((2, 30), dtype=np.float32), base, 4)
+    assert idx.shape == (2, 4) and np.all(sims == 0)
+
+
+def test_vectors_other_than_word2vec_and_tfidf_are_refused_by_name():
+    assert check_vectors("tfidf") == "tfidf" and check_vectors("word2vec") == "word2vec"
+    with pytest.raises(ConfigError, match="word2vec, tfidf.*'bm25'"):
+        check_vectors("bm25")
+
+
 # --- find_neighbours -------------------------------------------------------------------
 
 
@@ -158,7 +212,7 @@ def test_find_neighbours_exact_backend_is_exact_search():
     np.testing.assert_array_equal(te_s, want_te[1])
     assert report["backend"] == "exact" and report["k"] == 4
     assert (report["train_documents"], report["test_documents"]) == (200, 40)
-    assert "exact" in report["query_ms_per_doc"]
+    assert "exact" in report["query_ms_per_doc"] and report["build_s"] == 0.0  # what the knn stage reads as its training time
 
 
 def test_find_neighbours_annoy_reports_recall_and_timings():
@@ -175,6 +229,18 @@ def test_find_neighbours_annoy_reports_recall_and_timings():
     assert set(report["query_ms_per_doc"]) == {"annoy", "exact"}
     assert report["build_s"] >= 0 and all(t >= 0 for t in report["query_ms_per_doc"].values())
     assert (report["n_trees"], report["search_k"], report["recall_sample"]) == (20, 2000, 100)
+
+
+@pytest.mark.parametrize("backend", ["annoy", "exact"])
+def test_find_neighbours_searches_sparse_rows_exactly_whatever_the_backend(backend):
+    train, test = sparse_rows(150, 80, seed=8), sparse_rows(30, 80, seed=80)
+    tr_i, tr_s, te_i, te_s, index, report = find_neighbours(train, test, k=4, backend=backend, progress=False)
+    assert index is None  # Annoy indexes dense vectors only
+    for got, want in (((tr_i, tr_s), sparse_search(train, train, 4, np.arange(150))), ((te_i, te_s), sparse_search(test, train, 4))):
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    assert report["backend"] == "exact" and report["vectors"] == "tfidf"
+    assert (report["train_documents"], report["test_documents"]) == (150, 30) and "exact" in report["query_ms_per_doc"]
 
 
 def test_find_neighbours_rejects_an_unknown_backend():

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+import scipy.sparse as sp
 import yaml
 
 from pipeline import embed, neighbours, teacher, text
@@ -77,12 +78,13 @@ def build_models(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("pipeline")
     src = write_folder_dataset(root / "src", n_train=60, n_test=20)
     params = tiny_params(src)
-    p_teacher, p_plain = root / "params.yaml", root / "params-noteacher.yaml"
+    p_teacher, p_plain, p_tfidf = root / "params.yaml", root / "params-noteacher.yaml", root / "params-tfidf.yaml"
     p_teacher.write_text(yaml.safe_dump(params))
     p_plain.write_text(yaml.safe_dump({**params, "teacher": False}))
+    p_tfidf.write_text(yaml.safe_dump({**params, "neighbours": {**params["neighbours"], "vectors": "tfidf"}}))
     data, stages = root / "data", REPO / "stages"
 
-    def run(name: str, pfile: Path, *extra: str) -> list:
+    def run(name: str, pfile: Path, *extra: str, data: Path = data) -> list:
         return ["run", str(stages / f"{name}.py"), ["--params", str(pfile), "--data", str(data), *extra]]
 
     predictions = data / "folder" / "predictions" / "treaderxml.parquet"
@@ -94,6 +96,13 @@ def build_models(tmp_path_factory) -> dict:
               ["copy", str(predictions), str(root / "predictions-noteacher.parquet")]]
     steps += [run("train", p_teacher, "--models", str(root / "models"), "--live-dir", str(root / "live")),
               run("evaluate", p_teacher, "--models", str(root / "models"), "--out", str(root / "metrics"))]
+    # the teacher's neighbours by TF-IDF rows (`neighbours.vectors: tfidf`), in a data folder of its own
+    d_tfidf = root / "data-tfidf"
+    steps += [run(s, p_tfidf, data=d_tfidf) for s in ("prepare", "tokenise", "embed", "tfidf")]
+    steps += [run("neighbours", p_tfidf, "--metrics", str(root / "metrics-tfidf" / "neighbours.json"), data=d_tfidf),
+              run("teacher", p_tfidf, data=d_tfidf),
+              run("train", p_tfidf, "--models", str(root / "models-tfidf"), "--live-dir", str(root / "live-tfidf"), data=d_tfidf),
+              run("evaluate", p_tfidf, "--models", str(root / "models-tfidf"), "--out", str(root / "metrics-tfidf"), data=d_tfidf)]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     res = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(steps)], cwd=root, env=env,
                          capture_output=True, text=True, timeout=300)
@@ -107,6 +116,10 @@ def build_models(tmp_path_factory) -> dict:
         "predictions_noteacher": root / "predictions-noteacher.parquet",
         "metrics": root / "metrics",
         "metrics_noteacher": root / "metrics-noteacher",
+        "data_tfidf": d_tfidf / "folder",
+        "model_tfidf": root / "models-tfidf" / "folder",
+        "predictions_tfidf": d_tfidf / "folder" / "predictions" / "treaderxml.parquet",
+        "metrics_tfidf": root / "metrics-tfidf",
     }
     return _BUILT[key]
 
@@ -152,6 +165,20 @@ def test_model_without_teacher_records_it_and_has_no_index(built):
     assert sorted(p.name for p in d.iterdir()) == sorted(set(BUNDLE) - {"index.ann"})
 
 
+def test_a_tfidf_teacher_model_ships_the_idf_and_train_rows_instead_of_an_index(built):
+    d = built["model_tfidf"]
+    assert sorted(p.name for p in d.iterdir()) == sorted(set(BUNDLE) - {"index.ann"} | {"tfidf_idf.npy", "tfidf_train.npz"})
+    config = json.loads((d / "config.json").read_text())
+    assert config["neighbours"]["vectors"] == "tfidf" and config["tfidf"]["sublinear_tf"] is True
+    assert json.loads((built["model"] / "config.json").read_text())["neighbours"]["vectors"] == "word2vec"  # the default
+    report = json.loads((built["metrics_tfidf"] / "neighbours.json").read_text())
+    assert report["vectors"] == "tfidf" and report["backend"] == "exact"
+    # the switch changes who the neighbours are (same texts, same word vectors, other similarity)
+    a = pq.read_table(built["data"] / "neighbours" / "test.parquet")["neighbours"].to_pylist()
+    b = pq.read_table(built["data_tfidf"] / "neighbours" / "test.parquet")["neighbours"].to_pylist()
+    assert a != b
+
+
 def test_model_directory_works_after_being_copied_elsewhere(built, test_texts, tmp_path):
     copy = shutil.copytree(built["model"], tmp_path / "somewhere" / "model")
     _, texts = test_texts
@@ -163,7 +190,7 @@ def test_model_directory_works_after_being_copied_elsewhere(built, test_texts, t
 # --- prediction agrees with the pipeline ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["", "_noteacher"])
+@pytest.mark.parametrize("which", ["", "_noteacher", "_tfidf"])
 def test_predictor_gives_the_evaluate_stage_predictions(built, test_texts, which):
     """New texts go through tokenise -> Eq. 1 -> neighbours -> Algorithm 1 -> network, from scratch."""
     ids, texts = test_texts
@@ -206,6 +233,20 @@ def test_predictor_rederives_the_teacher_stage_sequences(built, test_texts):
     a_idx, _ = neighbours.annoy_search(pred.index, vectors, k, pred.config["neighbours"]["search_k"])
     e_idx, _ = neighbours.exact_search(vectors, pred.train_vectors, k)
     assert (np.sort(a_idx, 1) == np.sort(e_idx, 1)).mean() > 0.95
+
+
+def test_predictor_rederives_the_tfidf_rows_and_teacher_sequences(built, test_texts):
+    ids, texts = test_texts
+    pred = Predictor.load(built["model_tfidf"], "cpu")
+    assert pred.index is None and pred.vectors == "tfidf"
+    rows = pred.text_vectors(text.tokenise(texts, pred.vocab, pred.config["data"]["max_words"]))
+    stage_rows = sp.load_npz(built["data_tfidf"] / "tfidf" / "test.npz")
+    np.testing.assert_allclose(rows.toarray(), stage_rows.toarray(), rtol=1e-6)
+    stage = pq.read_table(built["data_tfidf"] / "teacher" / "test.parquet")
+    again = pred.teacher_table(stage["id"], rows)
+    for col in ("teacher_labels", "teacher_tokens"):
+        assert again[col].to_pylist() == stage[col].to_pylist(), col
+    np.testing.assert_allclose(pc.list_flatten(again["teacher_votes"]).to_numpy(), pc.list_flatten(stage["teacher_votes"]).to_numpy(), rtol=1e-6)
 
 
 def test_predictions_are_ranked_sigmoid_scores_cut_at_k(built, test_texts):
@@ -307,6 +348,13 @@ def test_loading_a_folder_without_config_names_the_folder(tmp_path):
     assert str(tmp_path) in str(err.value) and "config.json" in str(err.value)
     with pytest.raises(DataError, match="nosuch"):
         Predictor.load(tmp_path / "nosuch")
+
+
+def test_loading_a_tfidf_model_without_its_tfidf_files_names_them(built, tmp_path):
+    half = shutil.copytree(built["model_tfidf"], tmp_path / "half")
+    (half / "tfidf_train.npz").unlink()
+    with pytest.raises(DataError, match="incomplete model directory, missing tfidf_train.npz"):
+        Predictor.load(half)
 
 
 def test_loading_a_half_copied_model_names_the_missing_files(built, tmp_path):
