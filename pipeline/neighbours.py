@@ -30,6 +30,7 @@ import torch
 from tqdm import tqdm
 
 from pipeline.errors import ConfigError
+from pipeline.params import for_dataset
 from pipeline.text import lists_from_parents, padded
 
 BACKENDS = ("annoy", "exact")
@@ -42,6 +43,11 @@ def check_vectors(value) -> str:
     return value
 
 
+def vectors_for(value, dataset: str) -> str:
+    """The ``neighbours.vectors`` of ``dataset``: given once or per dataset; ``word2vec`` when unset."""
+    return check_vectors(for_dataset("word2vec" if value is None else value, dataset, "word2vec"))
+
+
 def _normalise(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0).astype(np.float32, copy=False)
@@ -51,16 +57,24 @@ def exact_search(
     queries: np.ndarray, base: np.ndarray, k: int, self_ids: np.ndarray | None = None, block: int = 2048, progress: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact cosine top-k of each query among ``base``; ``self_ids[i]`` (if given) is excluded for query i."""
-    k = min(k, len(base) - (self_ids is not None))
-    if k < 1:
-        raise ValueError("not enough train documents to find any neighbour")
     q = torch.from_numpy(_normalise(queries))
     b = torch.from_numpy(_normalise(base))
-    out_i = np.empty((len(q), k), dtype=np.int64)
-    out_s = np.empty((len(q), k), dtype=np.float32)
+    return _blocked_top_k(lambda start, stop: q[start:stop] @ b.T, len(q), len(base), k, self_ids, block, "exact search", progress)
+
+
+def _blocked_top_k(
+    similarities, n_queries: int, n_base: int, k: int, self_ids: np.ndarray | None, block: int, desc: str, progress: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of each query's row of ``similarities(start, stop)`` (a torch block of queries x base),
+    one block of queries at a time; ``self_ids[i]`` (if given) is excluded for query i."""
+    k = min(k, n_base - (self_ids is not None))
+    if k < 1:
+        raise ValueError("not enough train documents to find any neighbour")
+    out_i = np.empty((n_queries, k), dtype=np.int64)
+    out_s = np.empty((n_queries, k), dtype=np.float32)
     with torch.no_grad():
-        for start in tqdm(range(0, len(q), block), desc="exact search", disable=not progress, unit="block"):
-            sims = q[start : start + block] @ b.T
+        for start in tqdm(range(0, n_queries, block), desc=desc, disable=not progress, unit="block"):
+            sims = similarities(start, start + block)
             if self_ids is not None:
                 rows = torch.arange(sims.shape[0])
                 sims[rows, torch.from_numpy(self_ids[start : start + block])] = -torch.inf
@@ -84,21 +98,10 @@ def sparse_search(
     default), so memory stays bounded however large ``base`` is. A query with no nonzero entry
     has similarity 0 to every base row (its neighbours are then the first rows, by index).
     """
-    k = min(k, base.shape[0] - (self_ids is not None))
-    if k < 1:
-        raise ValueError("not enough train documents to find any neighbour")
     q, bt = _normalise_rows(sp.csr_matrix(queries)), _normalise_rows(sp.csr_matrix(base)).T.tocsc()
     block = max(1, cells // max(base.shape[0], 1))
-    out_i = np.empty((q.shape[0], k), dtype=np.int64)
-    out_s = np.empty((q.shape[0], k), dtype=np.float32)
-    for start in tqdm(range(0, q.shape[0], block), desc="exact search (sparse)", disable=not progress, unit="block"):
-        sims = torch.from_numpy((q[start : start + block] @ bt).toarray())
-        if self_ids is not None:
-            sims[torch.arange(sims.shape[0]), torch.from_numpy(self_ids[start : start + block])] = -torch.inf
-        s, i = torch.topk(sims, k, dim=1)
-        out_i[start : start + block] = i.numpy()
-        out_s[start : start + block] = s.numpy()
-    return out_i, out_s
+    return _blocked_top_k(lambda start, stop: torch.from_numpy((q[start:stop] @ bt).toarray()), q.shape[0], base.shape[0], k,
+                          self_ids, block, "exact search (sparse)", progress)
 
 
 @dataclass
@@ -195,14 +198,11 @@ def find_neighbours(
     index = None
     if sp.issparse(train):  # TF-IDF rows: Annoy takes dense vectors only, so the search is exact
         report.update(backend="exact", vectors="tfidf")
-        (tr_i, tr_s), t1 = timed(sparse_search, train, train, k, self_ids, progress=progress)
-        (te_i, te_s), t2 = timed(sparse_search, test, train, k, progress=progress)
-        report.update(build_s=0.0, query_ms_per_doc={"exact": round(1000 * (t1 + t2) / (train.shape[0] + test.shape[0]), 4)})
-        return tr_i, tr_s, te_i, te_s, None, report
-    if backend == "exact":
-        (tr_i, tr_s), t1 = timed(exact_search, train, train, k, self_ids, progress=progress)
-        (te_i, te_s), t2 = timed(exact_search, test, train, k, progress=progress)
-        report.update(build_s=0.0, query_ms_per_doc={"exact": round(1000 * (t1 + t2) / (len(train) + len(test)), 4)})  # no index to build
+    if report["backend"] == "exact":
+        search = sparse_search if sp.issparse(train) else exact_search
+        (tr_i, tr_s), t1 = timed(search, train, train, k, self_ids, progress=progress)
+        (te_i, te_s), t2 = timed(search, test, train, k, progress=progress)
+        report.update(build_s=0.0, query_ms_per_doc={"exact": round(1000 * (t1 + t2) / (train.shape[0] + test.shape[0]), 4)})  # no index to build
         return tr_i, tr_s, te_i, te_s, None, report
     index, t_build = timed(annoy_build, train, n_trees, seed, progress)
     (tr_i, tr_s), t1 = timed(annoy_search, index, train, k, search_k, self_ids, progress)

@@ -19,7 +19,6 @@ from _stage import load_params, stage
 from pipeline import neighbours as nb
 from pipeline.embed import table_vectors
 from pipeline.io import atomic_dir, read_table, write_json, write_table
-from pipeline.params import for_dataset
 
 
 def main(
@@ -31,7 +30,7 @@ def main(
     with stage("neighbours"):
         p = load_params(params)
         name, o = p["dataset"], p["neighbours"]
-        vectors = nb.check_vectors(for_dataset(o.get("vectors", "word2vec"), name, "word2vec"))
+        vectors = nb.vectors_for(o.get("vectors"), name)
         if vectors == "tfidf":
             ids = {s: read_table(data / name / "prepared" / f"{s}.parquet", "documents")["id"] for s in ("train", "test")}
             x = {s: sp.load_npz(data / name / "tfidf" / f"{s}.npz") for s in ("train", "test")}

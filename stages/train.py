@@ -33,7 +33,6 @@ from pipeline import metrics, predict, usage
 from pipeline import neighbours as nb
 from pipeline.io import atomic_dir, read_table
 from pipeline.model import ModelConfig, check_reading
-from pipeline.params import for_dataset
 from pipeline.train import (TrainConfig, best_epoch, checkpoint_file, ensemble_logits, evaluate_logits, fingerprint, fit,
                             refit_schedule, resolve_device, split_validation)
 
@@ -49,7 +48,7 @@ def main(
         p = load_params(params)
         name, root, use_teacher = p["dataset"], data / p["dataset"], bool(p["teacher"])
         check_reading(p["reading"])
-        vectors = nb.check_vectors(for_dataset(p["neighbours"].get("vectors", "word2vec"), name, "word2vec"))
+        vectors = nb.vectors_for(p["neighbours"].get("vectors"), name)
         cfg = TrainConfig.from_params(p["train"], name)
         device = resolve_device(cfg.device)
         # `auto` resolved here, so the checkpoint's fingerprint and config.json record the precision used
@@ -109,7 +108,7 @@ def main(
         with atomic_dir(models / name) as out:
             predict.save_bundle(out, members, config, vocab=root / "tokens" / "vocab.parquet", labels=root / "prepared" / "labels.parquet",
                                 label_tokens=root / "tokens" / "labels.parquet", embeddings=root / "embed" / "embeddings.npy",
-                                train_docs=docs, train_vectors=vec, index=_index(root, p) if vectors == "word2vec" else None,
+                                train_docs=docs, train_vectors=vec, index=_index(root, p, vectors),
                                 tfidf_dir=root / "tfidf" if use_teacher and vectors == "tfidf" else None)
         typer.echo(f"{name}: trained {p['reading']} (teacher {'on' if use_teacher else 'off'}), "
                    + (f"{cfg.members} members, best epochs {[c['best_epoch'] for c in config['members']]}" if cfg.members > 1
@@ -117,9 +116,9 @@ def main(
                    + (", then refit on all of train for as many epochs" if cfg.refit else ""))
 
 
-def _index(root: Path, p: dict):
+def _index(root: Path, p: dict, vectors: str):
     f = root / "neighbours" / "index.ann"
-    return f if p["teacher"] and p["neighbours"]["backend"] == "annoy" and f.exists() else None
+    return f if p["teacher"] and vectors == "word2vec" and p["neighbours"]["backend"] == "annoy" and f.exists() else None
 
 
 class _Live:
