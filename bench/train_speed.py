@@ -6,7 +6,8 @@
 Needs the `teacher` artifacts of the dataset. Times `--batches` training steps (after
 `--warmup` untimed ones) on length-bucketed batches of the train split, exactly as
 `stages/train.py` builds them, and prints one line per precision, after the CPU's model and
-whether it computes bf16 natively (what `train.bf16: auto` looks at). `--set section.key=value`
+whether it computes bf16 natively (`train.bf16: auto` picks fp32 on every CPU: these timings
+are why). `--set section.key=value`
 overrides params.yaml as in `tune_train.py`; `--no-bf16` times fp32 only.
 """
 
@@ -38,7 +39,7 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
                f"{torch.get_num_threads()} threads")
     native = native_bf16(torch.device("cpu"))
     typer.echo(f"CPU: {_cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, native bf16: {'yes' if native else 'no'} "
-               f"(train.bf16 auto picks {'bf16' if native else 'fp32'})")
+               "(train.bf16 auto picks fp32 on a CPU)")
     if set:
         typer.echo(" ".join(set))
     for half in (False, True)[: 2 if bf16 else 1]:

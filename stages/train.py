@@ -53,8 +53,9 @@ def main(
         device = resolve_device(cfg.device)
         # `auto` resolved here, so the checkpoint's fingerprint and config.json record the precision used
         cfg = dataclasses.replace(cfg, bf16=cfg.use_bf16(device))
+        why = "the GPU computes bf16" if cfg.bf16 else "fp32 is faster on a CPU" if device.type == "cpu" else "the GPU lacks bf16"
         typer.echo(f"{name}: training on {device}, {'bf16 autocast' if cfg.bf16 else 'fp32'}"
-                   + (f" (train.bf16 auto: the {device.type} {'has' if cfg.bf16 else 'lacks'} native bf16)" if p["train"].get("bf16") == "auto" else ""))
+                   + (f" (train.bf16 auto: {why})" if p["train"].get("bf16") == "auto" else ""))
         docs = read_table(root / "prepared" / "train.parquet", "documents")
         labels = read_table(root / "prepared" / "labels.parquet", "labels")
         outputs = predict.target_labels(labels)

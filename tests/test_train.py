@@ -307,17 +307,23 @@ def test_refit_settings():
     assert TrainConfig(refit=True).member_settings() == TrainConfig().member_settings()
 
 
-def test_bf16_setting_is_true_false_or_auto_and_auto_follows_the_device(monkeypatch):
+def test_bf16_setting_is_true_false_or_auto_and_auto_is_fp32_on_a_cpu(monkeypatch):
     import pipeline.train as train_mod
 
-    cpu = torch.device("cpu")
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
     for bad in ("yes", 1.5, None):
         with pytest.raises(ConfigError, match="true, false or auto"):
             TrainConfig(bf16=bad)
     for native in (True, False):
-        monkeypatch.setattr(train_mod, "native_bf16", lambda device, native=native: native)
-        assert TrainConfig(bf16="auto").use_bf16(cpu) is native
-        assert TrainConfig(bf16=True).use_bf16(cpu) is True and TrainConfig(bf16=False).use_bf16(cpu) is False
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=native: v, raising=False)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=native: v, raising=False)
+        assert native_bf16(cpu) is native
+        assert TrainConfig(bf16="auto").use_bf16(cpu) is False  # even with native bf16: fp32 is faster there
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda v=native: v)
+        assert TrainConfig(bf16="auto").use_bf16(gpu) is native  # a GPU: bf16 where it computes it
+        for forced in (True, False):
+            assert TrainConfig(bf16=forced).use_bf16(cpu) is forced and TrainConfig(bf16=forced).use_bf16(gpu) is forced
+    assert train_mod.auto_bf16(torch.device("meta")) is False
 
 
 def test_native_bf16_on_the_cpu_is_avx512_bf16_or_amx(monkeypatch):
@@ -387,7 +393,7 @@ def straight(pipeline_dir):
 def test_the_stage_records_the_precision_auto_chose(pipeline_dir, straight):
     assert yaml.safe_load((pipeline_dir / "params.yaml").read_text())["train"]["bf16"] == "auto"
     config = json.loads((straight / "folder" / "config.json").read_text())
-    assert config["train"]["bf16"] is native_bf16(torch.device("cpu"))
+    assert config["train"]["bf16"] is False  # auto on the CPU
 
 
 @pytest.mark.parametrize("kill_at", ["2", "3:1"])  # after epoch 2's checkpoint; inside epoch 3
