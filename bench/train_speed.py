@@ -53,37 +53,37 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
                                   for (m, k, n), torch_rate, np_rate in gemm_rates()))
     if set:
         typer.echo(" ".join(set))
-    for half in (False, True)[: 2 if bf16 else 1]:
+    def run(n: int, half: bool, profiler=None) -> tuple[int, float, int]:
+        """``warmup`` untimed then ``n`` timed training steps of a fresh model, as the `train` stage
+        batches them: (texts timed, seconds, batches planned)."""
         torch.manual_seed(0)
         model = TReaderXML(mcfg, emb)
         opts = _optimizers(model, cfg.lr, cfg.embedding_lr)
-        plan = bucketed_batches(ex.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng(0))[: warmup + batches]
-        seen, took = 0, 0.0
+        plan = bucketed_batches(ex.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng(0))[: warmup + n]
+        cpu, seen, took = torch.device("cpu"), 0, 0.0
         for i, idx in enumerate(plan):
+            if i == warmup and profiler is not None:
+                profiler.start()
             start = time.perf_counter()
-            cpu = torch.device("cpu")
             train_step(model, opts, *ex.tensors(idx, cpu), bf16=half, prior=ex.prior_batch(idx, cpu))
             if i >= warmup:
                 seen, took = seen + len(idx), took + time.perf_counter() - start
+        if profiler is not None and len(plan) > warmup:
+            profiler.stop()
+        return seen, took, len(plan)
+
+    for half in (False, True)[: 2 if bf16 else 1]:
+        seen, took, planned = run(batches, half)
         if not seen:
-            typer.echo(f"error: the train split has {len(plan)} batches of {cfg.batch_size}: none left to time "
+            typer.echo(f"error: the train split has {planned} batches of {cfg.batch_size}: none left to time "
                        f"after --warmup {warmup}", err=True)
             raise typer.Exit(2)
         typer.echo(f"{'bf16' if half else 'fp32'}: {seen / took:.1f} docs/s ({seen} docs in {took:.1f} s)")
     if profile:
-        torch.manual_seed(0)
-        model = TReaderXML(mcfg, emb)
-        opts = _optimizers(model, cfg.lr, cfg.embedding_lr)
-        plan = bucketed_batches(ex.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng(0))[: warmup + profile]
-        cpu = torch.device("cpu")
-        for idx in plan[:warmup]:
-            train_step(model, opts, *ex.tensors(idx, cpu), bf16=False, prior=ex.prior_batch(idx, cpu))
-        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-            for idx in plan[warmup:]:
-                train_step(model, opts, *ex.tensors(idx, cpu), bf16=False, prior=ex.prior_batch(idx, cpu))
-        typer.echo(f"profile of {len(plan) - warmup} fp32 steps, by self CPU time:")
+        prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+        seen, _, planned = run(profile, False, prof)
+        typer.echo(f"profile of {planned - warmup} fp32 steps, by self CPU time:")
         typer.echo(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top))
-
 
 def gemm_rates(shapes=((4480, 128, 384), (2048, 2048, 2048)), repeat: int = 5):
     """(shape, torch GFLOP/s, numpy GFLOP/s) of fp32 (m x k) @ (k x n) products, best of ``repeat``."""
