@@ -43,6 +43,8 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
     """Time training steps of the default configuration (with overrides) in fp32 and bf16."""
     p = apply({**yaml.safe_load(params.read_text()), "teacher": teacher, **({"reading": reading} if reading else {})}, set)
     ex, emb, mcfg, cfg, _ = train_inputs(data / dataset, p)
+    if cfg.threads:  # as stages/train.py does with train.threads
+        torch.set_num_threads(cfg.threads)
     typer.echo(f"{dataset}: {len(ex)} texts, mean {ex.text.lengths.mean():.0f} text + "
                f"{0 if ex.teacher is None else ex.teacher.lengths.mean():.0f} teacher tokens, batch {cfg.batch_size}, "
                f"{torch.get_num_threads()} threads")

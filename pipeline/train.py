@@ -39,7 +39,7 @@ import torch
 from tqdm import tqdm
 
 from pipeline import metrics, usage
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, TreaderError
 from pipeline.model import ModelConfig, TReaderXML
 from pipeline.params import for_dataset
 
@@ -69,6 +69,7 @@ class TrainConfig:
     bucket: int = 50  # batches per length bucket (more: less padding, less randomness)
     threads: int = 0  # torch CPU threads (0: torch's default)
     members: int = 1  # networks in the ensemble (each trained in full; prediction averages their probabilities)
+    jobs: int | str = 1  # members trained at once on a CPU, each in its own process (auto: as many as cores and members allow)
     refit: bool = False  # train again on all of train with the schedule validation chose; keep that network
 
     def __post_init__(self):
@@ -85,6 +86,8 @@ class TrainConfig:
             raise ConfigError(f"invalid training settings: train.ema is the averaging decay per step, in [0, 1) (0: off); got {self.ema}")
         if isinstance(self.members, bool) or not isinstance(self.members, int) or self.members < 1:
             raise ConfigError(f"train.members must be a whole number >= 1 (or a mapping of dataset names to one); got {self.members!r}")
+        if not (self.jobs == "auto" or (isinstance(self.jobs, int) and not isinstance(self.jobs, bool) and self.jobs >= 1)):
+            raise ConfigError(f"train.jobs is how many members train at once on a CPU, a whole number >= 1 or auto; got {self.jobs!r}")
         if not isinstance(self.refit, bool):
             raise ConfigError(f"train.refit must be true or false; got {self.refit!r}")
         if self.refit and self.val_fraction == 0:
@@ -115,8 +118,9 @@ class TrainConfig:
 
     def member_settings(self) -> dict:
         """What one member's (first) training depends on: every setting but the ensemble's size and
-        whether a refit follows it."""
-        return {k: v for k, v in self.to_dict().items() if k not in ("members", "refit")}
+        whether a refit follows it, or how many members train at once (``jobs``; the threads each
+        one gets do count)."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("members", "refit", "jobs")}
 
 
 def member_seed(seed: int, member: int) -> int:
@@ -458,6 +462,7 @@ def fit(
     progress: bool = True,
     member: int = 0,
     replay: list[float] | None = None,
+    position: int = 0,
 ) -> tuple[TReaderXML, list[dict]]:
     """Train on ``train`` minus a seeded validation split; return the best model and the history.
 
@@ -470,6 +475,8 @@ def fit(
     validation: all of ``train`` is trained on for ``len(replay)`` epochs, epoch e at base
     learning rate ``replay[e - 1]`` (warm-up and cosine factors apply as before), and the last
     weights are kept (their average, with ``ema``). The history rows then carry no ``val_`` keys.
+
+    ``position`` is the line of the terminal its progress bar takes (one per process training at once).
     """
     device = resolve_device(cfg.device)
     bf16 = cfg.use_bf16(device)
@@ -537,7 +544,8 @@ def fit(
         batches = bucketed_batches(fit_set.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng([seed, epoch]))
         drop_rng = np.random.default_rng([seed, epoch, 1])
         total, seen, t0 = 0.0, 0, time.perf_counter()
-        bar = tqdm(batches, desc=f"{who}epoch {epoch}/{n_epochs}", disable=not progress, unit="batch", leave=False)
+        bar = tqdm(batches, desc=f"{who}epoch {epoch}/{n_epochs}", disable=not progress, unit="batch", leave=False,
+                   position=position)
         for b, idx in enumerate(bar):
             _kill_hook(epoch, b, member, phase)
             for o in opts:
@@ -585,3 +593,153 @@ def fit(
         model.load_state_dict(average.state, strict=False)
     return model, history
 
+
+
+# --- an ensemble's members, one after the other or several at once ------------------------------
+
+
+class TrainingProcessDied(TreaderError):
+    """A process training members at once (``train.jobs`` > 1) ended without a result: killed, or
+    out of memory. The checkpoints of every member are kept, so running again resumes them."""
+
+
+@dataclass
+class MemberRun:
+    """What one ensemble member's training gave: its first run and, with ``refit``, the refit."""
+
+    model: TReaderXML
+    history: list[dict]
+    refit: TReaderXML | None = None
+    refit_history: list[dict] | None = None
+
+
+def member_jobs(cfg: TrainConfig, device: torch.device) -> tuple[int, int]:
+    """(members trained at once, torch threads each) for ``cfg`` on ``device``.
+
+    Several at once only on a CPU: small products do not use two cores well, so two one-thread
+    processes train more documents per second than one two-thread process (on a 2-core EPYC, 118
+    against 89). ``auto`` takes as many as there are members and cores. Each process gets
+    ``train.threads`` threads, or (0) the cores shared out among them; one process alone keeps
+    ``train.threads`` as it is (0: torch's default)."""
+    cores = torch.get_num_threads()
+    if device.type != "cpu":
+        return 1, cfg.threads
+    jobs = min(cfg.members, cores if cfg.jobs == "auto" else cfg.jobs)
+    if jobs <= 1:
+        return 1, cfg.threads
+    return jobs, cfg.threads or max(1, cores // jobs)
+
+
+def train_members(
+    model_cfg: ModelConfig,
+    cfg: TrainConfig,
+    train: Examples,
+    embeddings: np.ndarray,
+    checkpoints: Path,
+    inputs: list[Path],
+    *,
+    inv_ps: np.ndarray | None = None,
+    on_epoch: Callable[[dict, int, str], None] | None = None,
+    jobs: int = 1,
+    progress: bool = True,
+) -> list[MemberRun]:
+    """Train the ``cfg.members`` members of an ensemble (each followed by its refit with
+    ``cfg.refit``), with a checkpoint each in ``checkpoints`` (``checkpoint_file``), and return them
+    in member order. ``on_epoch(row, member, prefix)`` gets every history row ("" for a first run,
+    "refit/" for a refit; the rows a resumed checkpoint replays too).
+
+    With ``jobs`` > 1, that many members train at once, each in a process of its own (started
+    afresh: "spawn"); the rows reach ``on_epoch`` in this process as their epochs end. A member
+    gives the same network either way, for the same ``cfg.threads``: what it draws depends on its
+    seed alone. A process that dies (killed, out of memory) ends the others too and raises
+    ``TrainingProcessDied``; every member's checkpoints are kept for the next run."""
+    args = (model_cfg, cfg, train, embeddings, checkpoints, inputs, inv_ps)
+    if jobs <= 1 or cfg.members <= 1:
+        return [_train_member(*args, m, on_epoch, progress) for m in range(cfg.members)]
+    import multiprocessing as mp
+    import queue as queue_mod
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = mp.get_context("spawn")
+    rows, lock = ctx.Queue(), ctx.RLock()
+    runs: dict[int, MemberRun] = {}
+
+    def drain(block: bool) -> None:
+        while True:
+            try:
+                row, m, prefix = rows.get(timeout=0.2) if block else rows.get_nowait()
+            except queue_mod.Empty:
+                return
+            block = False
+            if on_epoch:
+                on_epoch(row, m, prefix)
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                             initargs=(rows, lock, logging.getLogger().level, progress)) as pool:
+        pending = {pool.submit(_member_worker, *args, m, m % jobs): m for m in range(cfg.members)}
+        try:
+            while pending:
+                done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                drain(block=not done)
+                for f in done:
+                    m = pending.pop(f)
+                    drain(block=False)  # the member's last rows are queued before its result
+                    runs[m] = _from_worker(model_cfg, f.result())
+        except BrokenProcessPool:
+            drain(block=False)
+            raise TrainingProcessDied(
+                f"a process training ensemble members at once (train.jobs: {jobs}) died, killed or out of memory; "
+                f"every member's checkpoint is kept in {checkpoints}: run again to resume (train.jobs: 1 trains one at a time)"
+            ) from None
+    return [runs[m] for m in range(cfg.members)]
+
+
+def _train_member(model_cfg, cfg, train, embeddings, checkpoints, inputs, inv_ps, m, on_epoch, progress, position=0) -> MemberRun:
+    emb = torch.from_numpy(embeddings)
+    tell = (lambda prefix: (lambda row: on_epoch(row, m, prefix))) if on_epoch else (lambda prefix: None)
+    model, history = fit(model_cfg, cfg, train, emb, member=m, checkpoint=checkpoints / checkpoint_file(m),
+                         fingerprint=fingerprint([model_cfg.to_dict(), cfg.member_settings(), {"member": m}], inputs),
+                         inv_ps=inv_ps, on_epoch=tell(""), progress=progress, position=position)
+    run = MemberRun(model, history)
+    if cfg.refit:
+        schedule = refit_schedule(history, cfg.monitor)
+        run.refit, run.refit_history = fit(
+            model_cfg, cfg, train, emb, member=m, replay=schedule, checkpoint=checkpoints / checkpoint_file(m, refit=True),
+            fingerprint=fingerprint([model_cfg.to_dict(), cfg.member_settings(), {"member": m, "refit": schedule}], inputs),
+            inv_ps=inv_ps, on_epoch=tell("refit/"), progress=progress, position=position)
+    return run
+
+
+_worker_rows = None  # in a process of train_members: the queue its history rows go to
+_worker_progress = True
+
+
+def _worker_init(rows, lock, level: int, progress: bool) -> None:
+    global _worker_rows, _worker_progress
+    _worker_rows, _worker_progress = rows, progress
+    tqdm.set_lock(lock)  # the processes' bars share the terminal, one line each
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _member_worker(model_cfg, cfg, train, embeddings, checkpoints, inputs, inv_ps, m, position):
+    """One member in a process of its own; weights go back as numpy arrays (no shared memory)."""
+    run = _train_member(model_cfg, cfg, train, embeddings, checkpoints, inputs, inv_ps, m,
+                        lambda row, m, prefix: _worker_rows.put((row, m, prefix)), _worker_progress, position)
+
+    def arrays(model):
+        return None if model is None else {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+
+    return arrays(run.model), run.history, arrays(run.refit), run.refit_history
+
+
+def _from_worker(model_cfg: ModelConfig, result) -> MemberRun:
+    def model(state):
+        if state is None:
+            return None
+        net = TReaderXML(model_cfg)
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        return net
+
+    state, history, refit_state, refit_history = result
+    return MemberRun(model(state), history, model(refit_state), refit_history)

@@ -11,7 +11,8 @@ With `train.members` > 1 the network is trained that many times (member m from
 ``member_seed(train.seed, m)``, same validation split), one after the other, each with its own
 checkpoint (train-member<m>.ckpt) and curves (dvclive member<m>/...); the model directory holds
 every member and prediction averages their probabilities. Growing or shrinking the ensemble keeps the
-members already trained.
+members already trained. With `train.jobs` > 1 (or auto) on a CPU, that many members train at once,
+each in its own process with its share of the cores (``member_jobs``).
 
 With `train.refit`, each network, once validation has chosen its epochs, is trained again from the
 same start on all of train (validation split included) with the learning rates of those epochs, and
@@ -33,8 +34,8 @@ from pipeline import metrics, predict, usage
 from pipeline import neighbours as nb
 from pipeline.io import atomic_dir, read_table
 from pipeline.model import ModelConfig, check_reading
-from pipeline.train import (TrainConfig, best_epoch, checkpoint_file, ensemble_logits, evaluate_logits, fingerprint, fit,
-                            refit_schedule, resolve_device, split_validation)
+from pipeline.train import (TrainConfig, best_epoch, ensemble_logits, evaluate_logits, member_jobs, resolve_device,
+                            split_validation, train_members)
 
 
 def main(
@@ -70,22 +71,15 @@ def main(
         live = _Live(live_dir)
         train_set, inv_ps = predict.examples(tokens, teach, docs, outputs), metrics.inverse_propensity(counts, len(docs))
         ckpt_dir = Path(os.environ.get("TREADER_CHECKPOINTS", "checkpoints")) / name
-        members, histories, refits, refit_histories = [], [], [], []
-        for m in range(cfg.members):
-            model, history = fit(model_cfg, cfg, train_set, torch.from_numpy(emb), member=m,
-                                 checkpoint=ckpt_dir / checkpoint_file(m),
-                                 fingerprint=fingerprint([model_cfg.to_dict(), cfg.member_settings(), {"member": m}], inputs),
-                                 inv_ps=inv_ps, on_epoch=lambda row, m=m: live.log(row, m))
-            members.append(model)
-            histories.append(history)
-            if cfg.refit:
-                schedule = refit_schedule(history, cfg.monitor)
-                model, history = fit(model_cfg, cfg, train_set, torch.from_numpy(emb), member=m, replay=schedule,
-                                     checkpoint=ckpt_dir / checkpoint_file(m, refit=True),
-                                     fingerprint=fingerprint([model_cfg.to_dict(), cfg.member_settings(), {"member": m, "refit": schedule}], inputs),
-                                     inv_ps=inv_ps, on_epoch=lambda row, m=m: live.log(row, m, "refit/"))
-                refits.append(model)
-                refit_histories.append(history)
+        jobs, threads = member_jobs(cfg, device)
+        if jobs > 1:  # the threads each process gets count in its checkpoint's fingerprint and in config.json
+            cfg = dataclasses.replace(cfg, threads=threads)
+            typer.echo(f"{name}: {jobs} of the {cfg.members} members at a time, each in its own process with {threads} "
+                       f"thread{'s' if threads > 1 else ''} (train.jobs: {p['train'].get('jobs', 1)})")
+        runs = train_members(model_cfg, cfg, train_set, emb, ckpt_dir, inputs, inv_ps=inv_ps, jobs=jobs,
+                             on_epoch=lambda row, m, prefix: live.log(row, m, prefix))
+        members, histories = [r.model for r in runs], [r.history for r in runs]
+        refits, refit_histories = ([r.refit for r in runs], [r.refit_history for r in runs]) if cfg.refit else ([], [])
         live.end()
         rows = [r for h in histories + refit_histories for r in h]
         config = {"dataset": name, "model": model_cfg.to_dict(), "train": cfg.to_dict(), "data": p[name],

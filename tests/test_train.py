@@ -433,8 +433,9 @@ def _train_with(tmp: Path, name: str, ckpts: str, train: dict, kill_at: str | No
 
 
 def _train_members(tmp: Path, name: str, members: int, ckpts: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
-    # per dataset, as params.yaml gives it
-    return _train_with(tmp, name, ckpts, {"members": {"folder": members, "reuters21578": 1}}, kill_at)
+    # per dataset, as params.yaml gives it; one after the other, so member 0 is the plain run's network
+    # (same threads; members at once are tested below)
+    return _train_with(tmp, name, ckpts, {"members": {"folder": members, "reuters21578": 1}, "jobs": 1}, kill_at)
 
 
 def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_model(pipeline_dir, straight):
@@ -582,3 +583,54 @@ def test_clip_bounds_every_weight_but_the_embedding(sparse):
     emb = model.embed.weight.grad
     emb_norm = emb.coalesce().values().norm() if emb.is_sparse else emb.norm()
     assert emb_norm > 1e-3  # not clipped
+
+
+def test_members_trained_at_once_are_the_members_trained_one_after_the_other(pipeline_dir):
+    """train.jobs 2: two processes of one thread each give the networks one process gives with one
+    thread; a process killed mid-epoch stops the stage with a one-line error, keeps every
+    member's checkpoint, and the next run resumes them and ends the same."""
+    tmp, one = pipeline_dir, {"threads": 1, "members": {"folder": 3}}
+    seq = _train_with(tmp, "jobs-seq", "ckpt-jobs-seq", {**one, "jobs": 1})
+    assert seq.returncode == 0, seq.stderr
+    par = _train_with(tmp, "jobs-par", "ckpt-jobs-par", {**one, "jobs": 2})
+    assert par.returncode == 0, par.stderr
+    assert "2 of the 3 members at a time, each in its own process with 1 thread" in par.stdout
+    files = ["model.pt", "model-member1.pt", "model-member2.pt"]
+
+    def same(a: str, b: str) -> bool:
+        wa = [torch.load(tmp / a / "folder" / f, weights_only=True) for f in files]
+        wb = [torch.load(tmp / b / "folder" / f, weights_only=True) for f in files]
+        return all(x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x) for x, y in zip(wa, wb))
+
+    assert same("jobs-seq", "jobs-par")
+    cs, cp = (json.loads((tmp / d / "folder" / "config.json").read_text()) for d in ("jobs-seq", "jobs-par"))
+    assert [[r["loss"] for r in m["history"]] for m in cs["members"]] == [[r["loss"] for r in m["history"]] for m in cp["members"]]
+    assert cp["train"]["jobs"] == 2 and cp["train"]["threads"] == 1 and cs["ensemble_val"] == cp["ensemble_val"]
+    live = tmp / "live-jobs-par" / "plots" / "metrics"
+    for f in ("loss.tsv", "member1/loss.tsv", "member2/loss.tsv"):  # every member's curve, whole
+        assert [r.split("\t")[0] for r in (live / f).read_text().splitlines()[1:]] == ["0", "1", "2", "3", "4"], f
+    # killed inside member 1's epoch 3, while member 0 trains beside it
+    killed = _train_with(tmp, "jobs-killed", "ckpt-jobs-killed", {**one, "jobs": 2}, kill_at="m1/3:1")
+    assert killed.returncode == 2, killed.stderr
+    assert "error: a process training ensemble members at once (train.jobs: 2) died" in killed.stderr
+    assert "Traceback" not in killed.stderr and not (tmp / "jobs-killed" / "folder").exists()
+    ck = tmp / "ckpt-jobs-killed" / "folder"
+    assert torch.load(ck / "train-member1.ckpt", weights_only=False)["epoch"] == 2
+    resumed = _train_with(tmp, "jobs-killed", "ckpt-jobs-killed", {**one, "jobs": 2})
+    assert resumed.returncode == 0, resumed.stderr
+    assert "train-member1.ckpt after epoch 2" in resumed.stderr
+    assert same("jobs-seq", "jobs-killed")
+
+
+def test_member_jobs_shares_the_cores_out_on_a_cpu_only():
+    from pipeline.train import TrainConfig, member_jobs
+
+    cpu, cores = torch.device("cpu"), torch.get_num_threads()
+    assert member_jobs(TrainConfig(members=4, jobs=1), cpu) == (1, 0)
+    assert member_jobs(TrainConfig(members=1, jobs=2), cpu) == (1, 0)  # one member: one process, threads as given
+    assert member_jobs(TrainConfig(members=4, jobs=2, threads=3), cpu) == (2, 3)  # threads given: per process
+    assert member_jobs(TrainConfig(members=3, jobs=2), cpu) == (2, max(1, cores // 2))
+    assert member_jobs(TrainConfig(members=3, jobs="auto"), cpu) == ((1, 0) if cores == 1 else (min(3, cores), max(1, cores // min(3, cores))))
+    assert member_jobs(TrainConfig(members=4, jobs="auto"), torch.device("cuda")) == (1, 0)  # never on a GPU
+    with pytest.raises(ValueError, match="train.jobs is how many members train at once"):
+        TrainConfig(jobs=0)
