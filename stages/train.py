@@ -23,6 +23,7 @@ after a plain run trains only the refit.
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +77,10 @@ def main(
             cfg = dataclasses.replace(cfg, threads=threads)
             typer.echo(f"{name}: {jobs} of the {cfg.members} members at a time, each in its own process with {threads} "
                        f"thread{'s' if threads > 1 else ''} (train.jobs: {p['train'].get('jobs', 1)})")
+        started = time.perf_counter()
         runs = train_members(model_cfg, cfg, train_set, emb, ckpt_dir, inputs, inv_ps=inv_ps, jobs=jobs,
                              on_epoch=lambda row, m, prefix: live.log(row, m, prefix))
+        wall_s = time.perf_counter() - started
         members, histories = [r.model for r in runs], [r.history for r in runs]
         refits, refit_histories = ([r.refit for r in runs], [r.refit_history for r in runs]) if cfg.refit else ([], [])
         live.end()
@@ -86,8 +89,9 @@ def main(
                   "neighbours": {**p["neighbours"], "vectors": vectors}, "tfidf": p["tfidf"], "teacher_set": p["teacher_set"],
                   "history": histories[0],
                   "best_epoch": best_epoch(histories[0], cfg.monitor),
-                  # over epochs and members (time summed, memory the largest peak), so a resumed run still reports the whole training
-                  "usage": {"train_s": round(sum(r["seconds"] for r in rows), 1),
+                  # over epochs and members (time summed, memory the largest peak), so a resumed run still reports the whole training;
+                  # train_wall_s: this run's clock time, less than train_s when members train at once (train.jobs)
+                  "usage": {"train_s": round(sum(r["seconds"] for r in rows), 1), "train_wall_s": round(wall_s, 1),
                             "train_peak_mb": max([usage.peak_rss_mb(), *(r.get("peak_mb", 0.0) for r in rows)])}}
         if cfg.members > 1:
             val = train_set.subset(split_validation(len(train_set), cfg.val_fraction, cfg.seed)[1])

@@ -466,6 +466,7 @@ def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_
     assert config["train"]["members"] == 2 and len(config["members"]) == 2
     assert config["history"] == config["members"][0]["history"]
     assert config["usage"]["train_s"] == pytest.approx(sum(r["seconds"] for m in config["members"] for r in m["history"]), abs=0.1)
+    assert config["usage"]["train_wall_s"] >= config["usage"]["train_s"] - 0.1  # one member after the other: the clock holds every epoch
     assert set(config["ensemble_val"]) >= {"P@1", "nDCG@5"} and all(0 <= v <= 1 for v in config["ensemble_val"].values())
     live = tmp / "live-ens-whole" / "plots" / "metrics"
     for f in ("loss.tsv", "member1/loss.tsv"):
@@ -606,6 +607,9 @@ def test_members_trained_at_once_are_the_members_trained_one_after_the_other(pip
     cs, cp = (json.loads((tmp / d / "folder" / "config.json").read_text()) for d in ("jobs-seq", "jobs-par"))
     assert [[r["loss"] for r in m["history"]] for m in cs["members"]] == [[r["loss"] for r in m["history"]] for m in cp["members"]]
     assert cp["train"]["jobs"] == 2 and cp["train"]["threads"] == 1 and cs["ensemble_val"] == cp["ensemble_val"]
+    for c in (cs, cp):  # train_s sums every member's epochs; the clock holds at least each process's own members
+        assert c["usage"]["train_wall_s"] >= max(sum(r["seconds"] for r in m["history"]) for m in c["members"]) - 0.1
+    assert cs["usage"]["train_wall_s"] >= cs["usage"]["train_s"] - 0.1
     live = tmp / "live-jobs-par" / "plots" / "metrics"
     for f in ("loss.tsv", "member1/loss.tsv", "member2/loss.tsv"):  # every member's curve, whole
         assert [r.split("\t")[0] for r in (live / f).read_text().splitlines()[1:]] == ["0", "1", "2", "3", "4"], f
