@@ -133,3 +133,11 @@ def test_a_run_whose_experiment_ref_is_missing_says_why(monkeypatch, tmp_path):
         monkeypatch.setattr(runs.subprocess, "run", lambda *a, code=code, **k: subprocess.CompletedProcess(a, code))
         with pytest.raises(TreaderError, match=message):
             repo.ensure(run, ["a" * 40])
+
+
+def test_train_seconds_are_the_clock_time_when_members_trained_at_once():
+    """train_s sums the members' epochs; with train.jobs they ran at once, and the table's wall seconds are train_wall_s."""
+    run = _run(train_s=2064.0, train_wall_s=1055.0)
+    assert _row(tables.table2([run]), "TReaderXML")[6] == "1055"
+    assert _row(tables.table3([{**run, "config": 6}]), "6")[8] == "1055"
+    assert _row(tables.table2([_run()]), "TReaderXML")[6] == "12.5"  # a run without the clock figure keeps train_s
