@@ -1,4 +1,4 @@
-"""What the bench scripts read: the train split as the `train` stage hands it to `pipeline.train.fit`,
+"""What the bench scripts read: the train split as the `train` stage hands it to `pipeline.engine.loop.fit`,
 and the kNN validation proxy of `tune_knn.py` and `tune_extra_text.py`."""
 
 from __future__ import annotations
@@ -8,38 +8,71 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
+import yaml
 
-from pipeline import embed, hierarchy, metrics, neighbours, predict, teacher, tfidf
-from pipeline.model import ModelConfig
-from pipeline.text import padded
-from pipeline.train import Examples, TrainConfig
+from pipeline import settings
+from pipeline.data import hierarchy, tfidf
+from pipeline.data.text import padded
+from pipeline.engine.config import TrainConfig
+from pipeline.engine.examples import Examples, load_training_inputs, split_validation, target_labels
+from pipeline.engine.predict import output_parents
+from pipeline.io import read_table
+from pipeline.method import embed, neighbours, teacher
+from pipeline.method.model import ModelConfig
+from pipeline.paths import Artifacts
+from pipeline.report import metrics
+
+
+def apply(p: dict, sets: list[str]) -> dict:
+    """``p`` with each ``section.key=value`` of ``sets`` set (values read as YAML)."""
+    for item in sets:
+        key, _, value = item.partition("=")
+        *path, last = key.split(".")
+        node = p
+        for part in path:
+            node = node[part]
+        node[last] = yaml.safe_load(value)
+    return p
+
+
+def bench_params(params: Path, dataset: str, sets: list[str], **top) -> dict:
+    """params.yaml for ``dataset`` as the stages read it (the dataset's own values merged over the stage
+    sections, ``settings.resolve``), then ``top`` (e.g. ``teacher=False``) and the ``--set`` overrides,
+    which win over the dataset's values: ``--set train.members=3`` means 3 on every dataset."""
+    return apply({**settings.resolve({**yaml.safe_load(params.read_text()), "dataset": dataset}), **top}, sets)
 
 
 def train_inputs(root: Path, p: dict) -> tuple[Examples, torch.Tensor, ModelConfig, TrainConfig, np.ndarray]:
     """Examples, word vectors, model and training settings, and the labels' inverse propensities of
-    ``root`` (data/<dataset>) under the parameters ``p`` (its `teacher` and `reading` included)."""
-    labels = pq.read_table(root / "prepared" / "labels.parquet")
-    outputs = predict.target_labels(labels)
-    docs = pq.read_table(root / "prepared" / "train.parquet")
-    use_teacher = bool(p["teacher"])
-    ex = predict.examples(pq.read_table(root / "tokens" / "train.parquet"),
-                          pq.read_table(root / "teacher" / "train.parquet") if use_teacher else None, docs, outputs)
-    emb = torch.from_numpy(np.load(root / "embed" / "embeddings.npy"))
-    mcfg = ModelConfig.from_params(p["model"], root.name, vocab_size=emb.shape[0], n_labels=len(outputs),
-                                   d_model=emb.shape[1], reading=p["reading"], teacher=use_teacher)
-    counts = labels.filter(labels["train_count"].to_numpy() > 0)["train_count"].to_numpy()
-    return ex, emb, mcfg, TrainConfig.from_params(p["train"], root.name), metrics.inverse_propensity(counts, len(docs))
+    ``root`` (data/<dataset>) under the parameters ``p`` (``bench_params``), read as the `train` stage reads them."""
+    ev = p["evaluate"]
+    inputs = load_training_inputs(
+        Artifacts(root.parent, root.name),
+        teacher=bool(p["teacher"]),
+        propensity_a=ev["propensity_a"],
+        propensity_b=ev["propensity_b"],
+    )
+    emb = torch.from_numpy(inputs.embeddings)
+    mcfg = ModelConfig.from_params(
+        p["model"],
+        vocab_size=emb.shape[0],
+        n_labels=len(inputs.outputs),
+        d_model=emb.shape[1],
+        reading=p["reading"],
+        teacher=bool(p["teacher"]),
+    )
+    return inputs.examples, emb, mcfg, TrainConfig.from_dict(p["train"]), inputs.inv_ps
 
 
 def label_parents(root: Path) -> tuple[np.ndarray, bool]:
     """Each output label's output parent (-1: none) and whether the train label sets of ``root``
     hold every label's parent: what `evaluate.lift_parents: auto` looks at."""
-    labels = pq.read_table(root / "prepared" / "labels.parquet")
+    art = Artifacts(root.parent, root.name)
+    labels = read_table(art.labels, "labels")
     space = teacher.LabelSpace.from_table(labels)
-    parents = predict.output_parents(space, predict.target_labels(labels))
-    train_y = space.matrix(pq.read_table(root / "prepared" / "train.parquet")["labels"])
+    parents = output_parents(space, target_labels(labels))
+    train_y = space.matrix(read_table(art.documents("train"), "documents")["labels"])
     return parents, hierarchy.closed_under_parents(train_y, space.parent_matrix())
 
 
@@ -49,13 +82,13 @@ class KnnValidation:
     compare word vectors without training the network."""
 
     def __init__(self, root: Path, val_fraction: float = 0.2, seed: int = 13):
-        self.tokens = pq.read_table(root / "tokens" / "train.parquet")["tokens"]
-        docs = pq.read_table(root / "prepared" / "train.parquet")
-        self.space = teacher.LabelSpace.from_table(pq.read_table(root / "prepared" / "labels.parquet"))
-        self.words = np.array(pq.read_table(root / "tokens" / "vocab.parquet")["token"].to_pylist(), dtype=object)
-        is_val = np.zeros(len(self.tokens), bool)
-        is_val[np.random.default_rng(seed).permutation(len(is_val))[: int(val_fraction * len(is_val))]] = True
-        self.fit, self.val = pa.array(np.flatnonzero(~is_val)), pa.array(np.flatnonzero(is_val))
+        art = Artifacts(root.parent, root.name)
+        self.tokens = read_table(art.tokens("train"), "tokens")["tokens"]
+        docs = read_table(art.documents("train"), "documents")
+        self.space = teacher.LabelSpace.from_table(read_table(art.labels, "labels"))
+        self.words = np.array(read_table(art.vocab, "vocab")["token"].to_pylist(), dtype=object)
+        fit, val = split_validation(len(self.tokens), val_fraction, seed)
+        self.fit, self.val = pa.array(fit), pa.array(val)
         self.y_fit = self.space.matrix(docs["labels"].take(self.fit))
         self.y_val = self.space.matrix(docs["labels"].take(self.val))
         self.inv_ps = metrics.inverse_propensity(np.asarray(self.y_fit.sum(axis=0)).ravel(), len(self.fit))
@@ -64,7 +97,9 @@ class KnnValidation:
         """The fit texts as word2vec reads them in the `embed` stage."""
         return embed.sentences(self.tokens.take(self.fit), self.words)
 
-    def word2vec_scores(self, sentences: list[list[str]], cfg: embed.Word2VecConfig, ks: list[int]) -> tuple[float, dict[int, dict]]:
+    def word2vec_scores(
+        self, sentences: list[list[str]], cfg: embed.Word2VecConfig, ks: list[int]
+    ) -> tuple[float, dict[int, dict]]:
         """Train word2vec on ``sentences`` with ``cfg``: its seconds, and :meth:`scores` of its vectors."""
         start = time.perf_counter()
         kv = embed.train_word2vec(sentences, cfg)
@@ -80,11 +115,15 @@ class KnnValidation:
         """:meth:`scores` with texts compared by TF-IDF rows (`neighbours.vectors: tfidf`), idf fitted on the fit texts."""
         fit, val = (tfidf.counts(self.tokens.take(rows), len(self.words)) for rows in (self.fit, self.val))
         idf = tfidf.fit_idf(fit, cfg)
-        return self._ranked(*neighbours.sparse_search(tfidf.transform(val, idf, cfg), tfidf.transform(fit, idf, cfg), max(ks)), ks)
+        return self._ranked(
+            *neighbours.sparse_search(tfidf.transform(val, idf, cfg), tfidf.transform(fit, idf, cfg), max(ks)), ks
+        )
 
     def _ranked(self, idx: np.ndarray, sims: np.ndarray, ks: list[int]) -> dict[int, dict]:
         out = {}
         for k in ks:
-            labs, _ = teacher.rank_rows(teacher.knn_scores(idx[:, :k], sims[:, :k], self.y_fit), 10, np.arange(len(self.space)))
+            labs, _ = teacher.rank_rows(
+                teacher.knn_scores(idx[:, :k], sims[:, :k], self.y_fit), 10, np.arange(len(self.space))
+            )
             out[k] = metrics.metrics_at_k(self.y_val, padded(labs, 10), self.inv_ps)
         return out

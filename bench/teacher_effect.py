@@ -16,6 +16,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import typer
 
+from pipeline.paths import Artifacts
+
 GROUPS = ("teacher first right", "true label in teacher top 5", "none in teacher top 5")
 
 
@@ -26,14 +28,16 @@ def group_of(truth: set[str], teacher: list[str]) -> str:
 
 
 def main(
-    predictions: list[Path] = typer.Argument(..., help="Prediction Parquet files (id, labels, scores) of the test split."),
+    predictions: list[Path] = typer.Argument(
+        ..., help="Prediction Parquet files (id, labels, scores) of the test split."
+    ),
     dataset: str = typer.Option("reuters21578", help="Whose test split and kNN ranking."),
     data: Path = typer.Option(Path("data"), help="Root folder of the pipeline's artifacts."),
 ) -> None:
     """P@1 by teacher quality, for each prediction file."""
-    root = data / dataset
-    truth = {r["id"]: set(r["labels"]) for r in pq.read_table(root / "prepared" / "test.parquet").to_pylist()}
-    knn = {r["id"]: r["labels"] for r in pq.read_table(root / "predictions" / "knn.parquet").to_pylist()}
+    art = Artifacts(data, dataset)
+    truth = {r["id"]: set(r["labels"]) for r in pq.read_table(art.documents("test")).to_pylist()}
+    knn = {r["id"]: r["labels"] for r in pq.read_table(art.predictions("knn")).to_pylist()}
     group = {i: group_of(truth[i], knn.get(i, [])) for i in truth}
     sizes = {g: sum(v == g for v in group.values()) for g in GROUPS}
     typer.echo(f"{dataset}: {len(truth)} test texts; " + ", ".join(f"{g}: {n}" for g, n in sizes.items()))
@@ -45,8 +49,11 @@ def main(
         hit = {i: bool(pred[i][:1]) and pred[i][0] in truth[i] for i in truth}
         by = [sum(hit[i] for i in truth if group[i] == g) / max(sizes[g], 1) for g in GROUPS]
         same = sum(bool(pred[i][:1]) and pred[i][:1] == knn.get(i, [])[:1] for i in truth) / len(truth)
-        typer.echo(f"{str(path)[-40:]:40s} {sum(hit.values()) / len(truth):6.4f} "
-                   + " ".join(f"{v:22.4f}" for v in by) + f"  {same:21.4f}")
+        typer.echo(
+            f"{str(path)[-40:]:40s} {sum(hit.values()) / len(truth):6.4f} "
+            + " ".join(f"{v:22.4f}" for v in by)
+            + f"  {same:21.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -26,41 +26,59 @@ from pathlib import Path
 import numpy as np
 import torch
 import typer
-import yaml
-from _inputs import train_inputs
-from tune_train import apply
 
-from pipeline.model import TReaderXML
-from pipeline.train import _optimizers, bucketed_batches, native_bf16, train_step
+from pipeline.engine.device import native_bf16
+from pipeline.engine.examples import bucketed_batches
+from pipeline.engine.loop import optimizers, train_step
+from pipeline.method.model import TReaderXML
+
+from _inputs import bench_params, train_inputs
 
 
-def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path = Path("params.yaml"),
-         batches: int = 40, warmup: int = 5, reading: str = "", teacher: bool = True,
-         set: list[str] = typer.Option([], "--set", help="section.key=value override (repeatable)"),
-         bf16: bool = typer.Option(True, help="also time bf16 autocast (slow where the CPU emulates it)"),
-         profile: int = typer.Option(0, help="then profile this many fp32 steps and print the costliest operators"),
-         top: int = typer.Option(15, help="operators the profile prints")) -> None:
+def main(
+    dataset: str = "reuters21578",
+    data: Path = Path("data"),
+    params: Path = Path("params.yaml"),
+    batches: int = 40,
+    warmup: int = 5,
+    reading: str = "",
+    teacher: bool = True,
+    set: list[str] = typer.Option([], "--set", help="section.key=value override (repeatable)"),
+    bf16: bool = typer.Option(True, help="also time bf16 autocast (slow where the CPU emulates it)"),
+    profile: int = typer.Option(0, help="then profile this many fp32 steps and print the costliest operators"),
+    top: int = typer.Option(15, help="operators the profile prints"),
+) -> None:
     """Time training steps of the default configuration (with overrides) in fp32 and bf16."""
-    p = apply({**yaml.safe_load(params.read_text()), "teacher": teacher, **({"reading": reading} if reading else {})}, set)
+    p = bench_params(params, dataset, set, teacher=teacher, **({"reading": reading} if reading else {}))
     ex, emb, mcfg, cfg, _ = train_inputs(data / dataset, p)
     if cfg.threads:  # as stages/train.py does with train.threads
         torch.set_num_threads(cfg.threads)
-    typer.echo(f"{dataset}: {len(ex)} texts, mean {ex.text.lengths.mean():.0f} text + "
-               f"{0 if ex.teacher is None else ex.teacher.lengths.mean():.0f} teacher tokens, batch {cfg.batch_size}, "
-               f"{torch.get_num_threads()} threads")
+    typer.echo(
+        f"{dataset}: {len(ex)} texts, mean {ex.text.lengths.mean():.0f} text + "
+        f"{0 if ex.teacher is None else ex.teacher.lengths.mean():.0f} teacher tokens, batch {cfg.batch_size}, "
+        f"{torch.get_num_threads()} threads"
+    )
     native = native_bf16(torch.device("cpu"))
-    typer.echo(f"CPU: {_cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, native bf16: {'yes' if native else 'no'} "
-               "(train.bf16 auto picks fp32 on a CPU)")
-    typer.echo("GEMM " + ", ".join(f"{m}x{k}x{n}: torch {torch_rate:.1f}, numpy {np_rate:.1f} GFLOP/s"
-                                  for (m, k, n), torch_rate, np_rate in gemm_rates()))
+    typer.echo(
+        f"CPU: {_cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, native bf16: {'yes' if native else 'no'} "
+        "(train.bf16 auto picks fp32 on a CPU)"
+    )
+    typer.echo(
+        "GEMM "
+        + ", ".join(
+            f"{m}x{k}x{n}: torch {torch_rate:.1f}, numpy {np_rate:.1f} GFLOP/s"
+            for (m, k, n), torch_rate, np_rate in gemm_rates()
+        )
+    )
     if set:
         typer.echo(" ".join(set))
+
     def run(n: int, half: bool, profiler=None) -> tuple[int, float, int]:
         """``warmup`` untimed then ``n`` timed training steps of a fresh model, as the `train` stage
         batches them: (texts timed, seconds, batches planned)."""
         torch.manual_seed(0)
         model = TReaderXML(mcfg, emb)
-        opts = _optimizers(model, cfg.lr, cfg.embedding_lr)
+        opts = optimizers(model, cfg.lr, cfg.embedding_lr)
         plan = bucketed_batches(ex.lengths(), cfg.batch_size, cfg.bucket, np.random.default_rng(0))[: warmup + n]
         cpu, seen, took = torch.device("cpu"), 0, 0.0
         for i, idx in enumerate(plan):
@@ -77,8 +95,11 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
     for half in (False, True)[: 2 if bf16 else 1]:
         seen, took, planned = run(batches, half)
         if not seen:
-            typer.echo(f"error: the train split has {planned} batches of {cfg.batch_size}: none left to time "
-                       f"after --warmup {warmup}", err=True)
+            typer.echo(
+                f"error: the train split has {planned} batches of {cfg.batch_size}: none left to time "
+                f"after --warmup {warmup}",
+                err=True,
+            )
             raise typer.Exit(2)
         typer.echo(f"{'bf16' if half else 'fp32'}: {seen / took:.1f} docs/s ({seen} docs in {took:.1f} s)")
     if profile:
@@ -86,6 +107,7 @@ def main(dataset: str = "reuters21578", data: Path = Path("data"), params: Path 
         seen, _, planned = run(profile, False, prof)
         typer.echo(f"profile of {planned - warmup} fp32 steps, by self CPU time:")
         typer.echo(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top))
+
 
 def gemm_rates(shapes=((4480, 128, 384), (2048, 2048, 2048)), repeat: int = 5):
     """(shape, torch GFLOP/s, numpy GFLOP/s) of fp32 (m x k) @ (k x n) products, best of ``repeat``."""
@@ -115,6 +137,7 @@ def _cpu_model() -> str:
     except OSError:
         pass
     import platform
+
     return platform.processor() or "unknown CPU"
 
 

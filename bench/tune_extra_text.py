@@ -19,10 +19,11 @@ from pathlib import Path
 
 import typer
 
-from _inputs import KnnValidation
+from pipeline.data import datasets
+from pipeline.data.text import split_words
+from pipeline.method import embed
 
-from pipeline import datasets, embed
-from pipeline.text import split_words
+from _inputs import KnnValidation
 
 
 def main(
@@ -39,9 +40,15 @@ def main(
     kv_val = KnnValidation(data / dataset, val_fraction, seed)
     k_list = [int(k) for k in ks.split(",")]
     fit_sents = kv_val.fit_sentences()
-    typer.echo(f"{dataset}: {len(kv_val.fit)} fit / {len(kv_val.val)} validation texts (seed {seed}); word2vec dim {dim}, {epochs} epochs")
+    typer.echo(
+        f"{dataset}: {len(kv_val.fit)} fit / {len(kv_val.val)} validation texts (seed {seed}); word2vec dim {dim}, {epochs} epochs"
+    )
     # a folder dataset's own path, as `prepare` recorded it, so that it is refused like its name
-    own_path = json.loads((data / dataset / "prepared" / "stats.json").read_text()).get("path") if dataset == "folder" else None
+    own_path = (
+        json.loads((data / dataset / "prepared" / "stats.json").read_text()).get("path")
+        if dataset == "folder"
+        else None
+    )
     trials = [("none", [])]
     for source in [s for s in extra.split(",") if s]:
         embed.extra_sources([source], dataset, own_path)  # refuses the dataset itself
@@ -50,7 +57,9 @@ def main(
         if raw:
             trials.append((f"{source} (raw words)", [s for s in split_words(texts).to_pylist() if s]))
     for name, more in trials:
-        took, scores = kv_val.word2vec_scores(fit_sents + more, embed.Word2VecConfig(dim=dim, epochs=epochs, seed=seed), k_list)
+        took, scores = kv_val.word2vec_scores(
+            fit_sents + more, embed.Word2VecConfig(dim=dim, epochs=epochs, seed=seed), k_list
+        )
         for k, m in scores.items():
             typer.echo(
                 f"extra={name:28s} texts={len(more):6d} words={sum(map(len, more)):8d} k={k:3d}  P@1={m['P@1']:.4f} "

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import typer
 
-from _inputs import KnnValidation
+from pipeline.method import embed
 
-from pipeline import embed
+from _inputs import KnnValidation
 
 
 def main(
@@ -38,7 +38,9 @@ def main(
     typer.echo(f"{dataset}: {len(kv_val.fit)} fit / {len(kv_val.val)} validation texts (seed {seed})")
     if tfidf:
         for k, m in kv_val.tfidf_scores(k_list).items():
-            typer.echo(f"tfidf k={k:3d}  P@1={m['P@1']:.4f} P@5={m['P@5']:.4f} nDCG@5={m['nDCG@5']:.4f} PSP@5={m['PSP@5']:.4f}")
+            typer.echo(
+                f"tfidf k={k:3d}  P@1={m['P@1']:.4f} P@5={m['P@5']:.4f} nDCG@5={m['nDCG@5']:.4f} PSP@5={m['PSP@5']:.4f}"
+            )
     for s, e, d in itertools.product(sg.split(","), epochs.split(","), dims.split(",")):
         cfg = embed.Word2VecConfig(dim=int(d), sg=bool(int(s)), epochs=int(e), seed=seed)
         took, scores = kv_val.word2vec_scores(kv_val.fit_sentences(), cfg, k_list)

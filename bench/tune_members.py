@@ -22,27 +22,36 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import typer
-import yaml
-from _inputs import label_parents, train_inputs
-from tune_train import apply
 
-from pipeline import hierarchy, predict
-from pipeline.train import ProbabilityMean, evaluate_logits, fit, predict_logits, resolve_device, split_validation
+from pipeline.data import hierarchy
+from pipeline.engine import predict
+from pipeline.engine.device import resolve_device
+from pipeline.engine.examples import split_validation
+from pipeline.engine.infer import ProbabilityMean, evaluate_logits, predict_logits
+from pipeline.engine.loop import fit
+
+from _inputs import bench_params, label_parents, train_inputs
 
 KEYS = ("P@1", "P@3", "P@5", "nDCG@3", "nDCG@5", "PSP@5")
 
 
-def main(dataset: str = "rcv1-v2-subset", data: Path = Path("data"), params: Path = Path("params.yaml"),
-         members: int = typer.Option(5, help="Members per seed (ensembles of 1 .. this many are scored)"),
-         seed: list[int] = typer.Option([13], "--seed", help="train.seed (the validation split's seed); repeatable"),
-         set: list[str] = typer.Option([], "--set", help="section.key=value override (repeatable)"),
-         save: Path = typer.Option(None, help="Also write each member's validation logits and targets to SAVE/seed<N>-member<M>.npz"),
-         load: Path = typer.Option(None, help="Rescore the logits a --save run wrote to LOAD instead of training")) -> None:
+def main(
+    dataset: str = "rcv1-v2-subset",
+    data: Path = Path("data"),
+    params: Path = Path("params.yaml"),
+    members: int = typer.Option(5, help="Members per seed (ensembles of 1 .. this many are scored)"),
+    seed: list[int] = typer.Option([13], "--seed", help="train.seed (the validation split's seed); repeatable"),
+    set: list[str] = typer.Option([], "--set", help="section.key=value override (repeatable)"),
+    save: Path = typer.Option(
+        None, help="Also write each member's validation logits and targets to SAVE/seed<N>-member<M>.npz"
+    ),
+    load: Path = typer.Option(None, help="Rescore the logits a --save run wrote to LOAD instead of training"),
+) -> None:
     """Validation metrics of ensembles of 1 .. ``members`` networks."""
     root = data / dataset
     parents, closed = label_parents(root)
     for s in seed:
-        p = apply(yaml.safe_load(params.read_text()), [*set, f"train.seed={s}"])
+        p = bench_params(params, dataset, [*set, f"train.seed={s}"])
         lift = predict.lifts(predict.lift_mode(p["evaluate"].get("lift_parents", "auto")), parents, closed)
         rank = (lambda x: hierarchy.lift_to_descendants(x, parents)) if lift else (lambda x: x)
         if load is None:
@@ -62,13 +71,20 @@ def main(dataset: str = "rcv1-v2-subset", data: Path = Path("data"), params: Pat
                 note = f"{len(history)} epochs, {time.perf_counter() - t0:.0f} s"
                 if save is not None:
                     save.mkdir(parents=True, exist_ok=True)
-                    np.savez_compressed(save / f"seed{s}-member{m}.npz", logits=logits, y=y.toarray(), parents=parents, inv_ps=inv_ps)
+                    np.savez_compressed(
+                        save / f"seed{s}-member{m}.npz", logits=logits, y=y.toarray(), parents=parents, inv_ps=inv_ps
+                    )
             probs.add(logits)
             logit_sum = logits.astype(np.float64) if logit_sum is None else logit_sum + logits
-            rows = {"alone": evaluate_logits(rank(logits), y, inv_ps),
-                    "mean_prob": evaluate_logits(rank(probs.logits), y, inv_ps),
-                    "mean_logit": evaluate_logits(rank((logit_sum / (m + 1)).astype(np.float32)), y, inv_ps)}
-            typer.echo(f"seed {s} member {m} ({note}): alone " + " ".join(f"{k} {rows['alone'][k]:.4f}" for k in ("P@1", "nDCG@5")))
+            rows = {
+                "alone": evaluate_logits(rank(logits), y, inv_ps),
+                "mean_prob": evaluate_logits(rank(probs.logits), y, inv_ps),
+                "mean_logit": evaluate_logits(rank((logit_sum / (m + 1)).astype(np.float32)), y, inv_ps),
+            }
+            typer.echo(
+                f"seed {s} member {m} ({note}): alone "
+                + " ".join(f"{k} {rows['alone'][k]:.4f}" for k in ("P@1", "nDCG@5"))
+            )
             for how in ("mean_prob", "mean_logit"):
                 typer.echo(f"  ensemble of {m + 1}, {how:10s} " + " ".join(f"{k} {rows[how][k]:.4f}" for k in KEYS))
             typer.echo(json.dumps({"dataset": dataset, "seed": s, "set": set, "lift": lift, "members": m + 1, **rows}))

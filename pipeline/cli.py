@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from pipeline.errors import TreaderError
+from pipeline.paths import raw_cache
 
 app = typer.Typer(
     help="TReaderXML tools. The pipeline itself runs with `dvc repro`; see README.md.",
@@ -24,8 +25,8 @@ def _fail(exc: TreaderError) -> None:
 @app.command()
 def datasets() -> None:
     """List the built-in datasets and where their raw files come from."""
-    from pipeline.datasets import DATASETS
-    from pipeline.datasets.sources import SOURCES
+    from pipeline.data.datasets import DATASETS
+    from pipeline.data.sources import SOURCES
 
     for name in DATASETS:
         src = SOURCES.get(name)
@@ -36,10 +37,11 @@ def datasets() -> None:
 @app.command()
 def fetch(
     dataset: str = typer.Argument(..., help="reuters21578 or rcv1-v2-subset"),
-    cache: Path = typer.Option(Path("data/raw"), help="Where downloads are kept."),
+    cache: Path = typer.Option(raw_cache(), help="Where downloads are kept."),
 ) -> None:
     """Find (TREADER_DATA_DIR) or download a dataset's raw files and verify their SHA-256 sums."""
-    from pipeline.datasets import check_name, sources
+    from pipeline.data import sources
+    from pipeline.data.datasets import check_name
 
     try:
         check_name(dataset)
@@ -75,15 +77,18 @@ def predict(
     output: Path = typer.Option(None, "--output", "-o", help="Write JSON lines here instead of printing."),
     batch: int = typer.Option(256, help="Texts per batch."),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
-    lift_parents: str = typer.Option("auto", help="auto | on | off: raise each label's score to its best descendant's; "
-                                     "auto does when the training label sets hold every label's parent (as `evaluate` does)."),
+    lift_parents: str = typer.Option(
+        "auto",
+        help="auto | on | off: raise each label's score to its best descendant's; "
+        "auto does when the training label sets hold every label's parent (as `evaluate` does).",
+    ),
 ) -> None:
     """Top-k labels with scores for new texts, one JSON object per text.
 
     Texts go through the same tokenisation, neighbour search among the training texts
     and teacher-set construction as in the pipeline.
     """
-    from pipeline.predict import Predictor
+    from pipeline.engine.predict import Predictor
 
     try:
         ids, texts = _read_inputs(text, file, jsonl)
@@ -91,7 +96,9 @@ def predict(
     except TreaderError as exc:
         _fail(exc)
     preds = predictor.predict(texts, k=k, batch=batch, progress=len(texts) > batch)
-    lines = (json.dumps({"id": i, "labels": p.labels, "scores": p.scores}, ensure_ascii=False) for i, p in zip(ids, preds))
+    lines = (
+        json.dumps({"id": i, "labels": p.labels, "scores": p.scores}, ensure_ascii=False) for i, p in zip(ids, preds)
+    )
     if output is None:
         for line in lines:
             typer.echo(line)
@@ -104,7 +111,7 @@ def predict(
 
 
 def _read_inputs(text, file, jsonl) -> tuple[list, list[str]]:
-    from pipeline.textfile import read_json_texts, read_lines
+    from pipeline.data.textfile import read_json_texts, read_lines
 
     given = [x is not None for x in (text, file, jsonl)]
     if sum(given) != 1:
@@ -126,10 +133,21 @@ def _read_inputs(text, file, jsonl) -> tuple[list, list[str]]:
 
 @app.command()
 def table(
-    number: int = typer.Argument(..., help="2 (every method on every corpus), 3 (the ablation, configs 0-6) or 4 (PSP@k, tail labels)."),
-    dataset: list[str] = typer.Option(None, "--dataset", "-d", help="Tables 2/4: a built-in corpus to include (repeatable); default: params report.datasets."),
-    folder: list[Path] = typer.Option(None, "--folder", "-f", help="Tables 2/4: also run on this folder dataset (repeatable)."),
-    ablation_dataset: list[str] = typer.Option(None, help="Table 3: a corpus to ablate on (repeatable); default: params report.ablation_datasets."),
+    number: int = typer.Argument(
+        ..., help="2 (every method on every corpus), 3 (the ablation, configs 0-6) or 4 (PSP@k, tail labels)."
+    ),
+    dataset: list[str] = typer.Option(
+        None,
+        "--dataset",
+        "-d",
+        help="Tables 2/4: a built-in corpus to include (repeatable); default: params report.datasets.",
+    ),
+    folder: list[Path] = typer.Option(
+        None, "--folder", "-f", help="Tables 2/4: also run on this folder dataset (repeatable)."
+    ),
+    ablation_dataset: list[str] = typer.Option(
+        None, help="Table 3: a corpus to ablate on (repeatable); default: params report.ablation_datasets."
+    ),
     params: Path = typer.Option(Path("params.yaml"), help="Parameter file with the `report` section."),
 ) -> None:
     """Build reports/table<N>.md, running only the experiments it lacks.
@@ -148,9 +166,9 @@ def table(
 
     import yaml
 
-    from pipeline import runs
-    from pipeline.datasets import check_name
+    from pipeline.data.datasets import check_name
     from pipeline.io import write_json
+    from pipeline.report import runs
 
     try:
         p = (yaml.safe_load(params.read_text()) or {}).get("report", {}) if params.exists() else {}
@@ -171,11 +189,16 @@ def table(
 
 @app.command()
 def compare(
-    first: str = typer.Argument(..., help="Predictions to test: a method name (treaderxml, bonsai, parabel, plt, knn) or a predictions Parquet file."),
+    first: str = typer.Argument(
+        ...,
+        help="Predictions to test: a method name (treaderxml, bonsai, parabel, plt, knn) or a predictions Parquet file.",
+    ),
     second: str = typer.Argument(..., help="Predictions to compare against, the same way."),
     dataset: str = typer.Option(None, "--dataset", "-d", help="Whose test split (default: params `dataset`)."),
     data: Path = typer.Option(Path("data"), help="Root folder of the pipeline's artifacts."),
-    params: Path = typer.Option(Path("params.yaml"), help="Parameter file (`dataset`, `evaluate`: ks and propensity constants)."),
+    params: Path = typer.Option(
+        Path("params.yaml"), help="Parameter file (`dataset`, `evaluate`: ks and propensity constants)."
+    ),
     resamples: int = typer.Option(10_000, min=100, help="Bootstrap resamples of the test documents."),
     seed: int = typer.Option(0, help="Seed of the resampling."),
     level: float = typer.Option(0.95, min=0.5, max=0.999, help="Coverage of the interval."),
@@ -187,43 +210,81 @@ def compare(
     """
     import yaml
 
-    from pipeline import compare as cmp
-    from pipeline import metrics
+    from pipeline import settings
     from pipeline.io import read_table, write_json
+    from pipeline.paths import Artifacts
+    from pipeline.report import compare as cmp
+    from pipeline.report import metrics
 
     try:
-        p = yaml.safe_load(params.read_text()) if params.exists() else {}
+        p = (yaml.safe_load(params.read_text()) or {}) if params.exists() else {}
         name = dataset or p.get("dataset") or "reuters21578"
-        ev = {"ks": [1, 3, 5], "propensity_a": 0.55, "propensity_b": 1.5, **(p.get("evaluate") or {})}
-        root = data / name
-        truth = read_table(root / "prepared" / "test.parquet", "documents")
-        labels = read_table(root / "prepared" / "labels.parquet", "labels")
-        n_train = read_table(root / "prepared" / "train.parquet", "documents").num_rows
+        p = settings.resolve({**p, "dataset": name})
+        ev = {
+            "ks": [1, 3, 5],
+            "propensity_a": metrics.PROPENSITY_A,
+            "propensity_b": metrics.PROPENSITY_B,
+            **(p.get("evaluate") or {}),
+        }
+        art = Artifacts(data, name)
+        truth = read_table(art.documents("test"), "documents")
+        labels = read_table(art.labels, "labels")
+        n_train = read_table(art.documents("train"), "documents").num_rows
         counts = dict(zip(labels["label"].to_pylist(), labels["train_count"].to_pylist()))
-        preds = [read_table(Path(x) if x.endswith(".parquet") else root / "predictions" / f"{x}.parquet", "predictions")
-                 for x in (first, second)]
+        preds = [
+            read_table(Path(x) if x.endswith(".parquet") else art.predictions(x), "predictions")
+            for x in (first, second)
+        ]
         ids = truth["id"].to_pylist()
         rows = cmp.align(preds[0]["id"].to_pylist(), preds[1]["id"].to_pylist(), ids)
         true = truth["labels"].to_pylist()
         parts = []
         for pr, r in zip(preds, rows):
             ranked = pr["labels"].to_pylist()
-            parts.append(metrics.evaluate_per_document(true, [ranked[i] for i in r], counts, n_train, ev["ks"],
-                                                       ev["propensity_a"], ev["propensity_b"]))
+            parts.append(
+                metrics.evaluate_per_document(
+                    true, [ranked[i] for i in r], counts, n_train, ev["ks"], ev["propensity_a"], ev["propensity_b"]
+                )
+            )
     except TreaderError as exc:
         _fail(exc)
     res = cmp.paired_bootstrap(parts[0], parts[1], resamples=resamples, seed=seed, level=level)
     typer.echo(f"{name}: {len(ids)} test documents, {resamples} paired resamples (seed {seed}), {level:.0%} intervals")
-    typer.echo(f"{'metric':8s} {'first':>7s} {'second':>7s} {'diff':>8s}  {'interval':^19s} {'p':>7s} {'first wins':>10s}")
+    typer.echo(
+        f"{'metric':8s} {'first':>7s} {'second':>7s} {'diff':>8s}  {'interval':^19s} {'p':>7s} {'first wins':>10s}"
+    )
     floor = 2 / resamples  # the smallest p-value this many resamples can show
     for d in res:
         pv = f"<{floor:.4f}" if d.p < floor else f"{d.p:.4f}"
-        typer.echo(f"{d.metric:8s} {d.a:7.4f} {d.b:7.4f} {d.diff:+8.4f}  [{d.low:+.4f}, {d.high:+.4f}] {pv:>7s} {d.a_wins:10.1%}")
+        typer.echo(
+            f"{d.metric:8s} {d.a:7.4f} {d.b:7.4f} {d.diff:+8.4f}  [{d.low:+.4f}, {d.high:+.4f}] {pv:>7s} {d.a_wins:10.1%}"
+        )
     if out:
-        write_json({"dataset": name, "first": first, "second": second, "documents": len(ids), "resamples": resamples,
-                    "seed": seed, "level": level,
-                    "metrics": [{"metric": d.metric, "first": d.a, "second": d.b, "diff": d.diff, "low": d.low,
-                                 "high": d.high, "p": d.p, "first_wins": d.a_wins} for d in res]}, out)
+        write_json(
+            {
+                "dataset": name,
+                "first": first,
+                "second": second,
+                "documents": len(ids),
+                "resamples": resamples,
+                "seed": seed,
+                "level": level,
+                "metrics": [
+                    {
+                        "metric": d.metric,
+                        "first": d.a,
+                        "second": d.b,
+                        "diff": d.diff,
+                        "low": d.low,
+                        "high": d.high,
+                        "p": d.p,
+                        "first_wins": d.a_wins,
+                    }
+                    for d in res
+                ],
+            },
+            out,
+        )
 
 
 if __name__ == "__main__":  # python -m pipeline.cli

@@ -15,9 +15,7 @@ from pipeline.errors import DataError
 
 SCHEMAS: dict[str, pa.Schema] = {
     # prepare: one row per document of a split
-    "documents": pa.schema(
-        [("id", pa.string()), ("text", pa.string()), ("labels", pa.list_(pa.string()))]
-    ),
+    "documents": pa.schema([("id", pa.string()), ("text", pa.string()), ("labels", pa.list_(pa.string()))]),
     # prepare: one row per label (targets and their parents)
     "labels": pa.schema(
         [

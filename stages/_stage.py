@@ -1,4 +1,10 @@
-"""What every stage script shares: params, logging, and turning user errors into exit code 2."""
+"""What every stage script shares: params, logging, and turning user errors into exit code 2.
+
+Importing this module first puts the checkout this script lies in at the front of ``sys.path``, so
+a stage runs its own checkout's ``pipeline/`` even when another clone's is installed in the same
+virtualenv (DVC tracks the local files; running someone else's code would break that). Every
+stage script imports it before ``pipeline``.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,24 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import yaml
+CHECKOUT = Path(__file__).resolve().parents[1]
+if sys.path[:1] != [str(CHECKOUT)]:
+    sys.path.insert(0, str(CHECKOUT))
 
-from pipeline.errors import TreaderError
+import yaml  # noqa: E402
+
+from pipeline import settings  # noqa: E402
+from pipeline.errors import TreaderError  # noqa: E402
 
 log = logging.getLogger("stage")
 
 
 def load_params(path: str | Path = "params.yaml") -> dict:
-    """params.yaml as a dict. An unknown `dataset` is reported by the prepare stage (datasets.load)
-    and by DVC itself, which cannot resolve the stage paths it names; checking it here too
-    would make every stage depend on the dataset loaders' code."""
+    """params.yaml as a dict, with the chosen dataset's own values merged over the stage sections
+    (``settings.resolve``). An unknown `dataset` is reported by the prepare stage (datasets.load)
+    and by DVC itself, which cannot resolve the stage paths it names."""
     with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f) or {}
+        return settings.resolve(yaml.safe_load(f) or {})
 
 
 @contextmanager

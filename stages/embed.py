@@ -14,9 +14,11 @@ import numpy as np
 import typer
 from _stage import load_params, stage
 
-from pipeline import datasets, embed
+from pipeline.data import datasets
+from pipeline.data.text import Vocab
 from pipeline.io import atomic_dir, read_table, write_json, write_table
-from pipeline.text import Vocab
+from pipeline.method import embed
+from pipeline.paths import SPLITS, Artifacts
 
 
 def main(
@@ -27,17 +29,19 @@ def main(
     with stage("embed"):
         p = load_params(params)
         name, opts = p["dataset"], p["embed"]
-        tok = data / name / "tokens"
-        vocab = Vocab.from_table(read_table(tok / "vocab.parquet", "vocab"))
+        art = Artifacts(data, name)
+        vocab = Vocab.from_table(read_table(art.vocab, "vocab"))
         words = np.array(vocab.tokens.to_pylist(), dtype=object)
-        splits = {s: read_table(tok / f"{s}.parquet", "tokens") for s in ("train", "test")}
+        splits = {s: read_table(art.tokens(s), "tokens") for s in SPLITS}
         cfg = embed.Word2VecConfig.from_dict(opts)
         own_path = p.get("folder", {}).get("path") if name == "folder" else None
         extra = embed.extra_sources(opts.get("extra_text"), name, own_path)
         extra_stats = []
         if opts.get("pretrained"):
             if extra:
-                typer.echo(f"warning: embed.pretrained is set, so embed.extra_text ({', '.join(extra)}) is not read", err=True)
+                typer.echo(
+                    f"warning: embed.pretrained is set, so embed.extra_text ({', '.join(extra)}) is not read", err=True
+                )
                 extra = []
             kv = embed.load_pretrained(opts["pretrained"])
         else:
@@ -45,20 +49,27 @@ def main(
             for source in extra:
                 more = embed.vocab_sentences(datasets.extra_texts(source), words)
                 extra_stats.append({"source": source, "texts": len(more), "words": sum(map(len, more))})
-                typer.echo(f"extra text {source}: {len(more)} texts, {extra_stats[-1]['words']} words in the vocabulary")
+                typer.echo(
+                    f"extra text {source}: {len(more)} texts, {extra_stats[-1]['words']} words in the vocabulary"
+                )
                 sents += more
             kv = embed.train_word2vec(sents, cfg)
         matrix, missing = embed.embedding_matrix(words, kv, cfg.seed)
-        with atomic_dir(data / name / "embed") as out:
-            with open(out / "embeddings.npy", "wb") as f:
+        with atomic_dir(art.embed_dir) as out:
+            with open(out / art.embeddings.name, "wb") as f:
                 np.save(f, matrix)
             for split, table in splits.items():
                 vectors = embed.doc_vectors(table["tokens"], matrix)
-                write_table(embed.vectors_table(table["id"], vectors), out / f"{split}.parquet", "vectors")
+                write_table(embed.vectors_table(table["id"], vectors), out / art.vectors(split).name, "vectors")
             write_json(
-                {"source": opts.get("pretrained") or "word2vec on train" + " + extra text" * bool(extra), "extra_text": extra_stats,
-                 "dim": int(matrix.shape[1]),
-                 "vocabulary": int(matrix.shape[0]), "without_vector": missing, "word2vec": cfg.to_dict()},
+                {
+                    "source": opts.get("pretrained") or "word2vec on train" + " + extra text" * bool(extra),
+                    "extra_text": extra_stats,
+                    "dim": int(matrix.shape[1]),
+                    "vocabulary": int(matrix.shape[0]),
+                    "without_vector": missing,
+                    "word2vec": cfg.to_dict(),
+                },
                 out / "stats.json",
             )
         typer.echo(f"{name}: {matrix.shape[0]} x {matrix.shape[1]} embeddings, {missing} words without a vector")

@@ -13,9 +13,12 @@ import typer
 from _results import write_results
 from _stage import load_params, stage
 
-from pipeline import predict, usage
+from pipeline import usage
+from pipeline.engine import predict
+from pipeline.engine.examples import make_examples
+from pipeline.engine.infer import top_k
 from pipeline.io import read_table
-from pipeline.train import top_k
+from pipeline.paths import Artifacts, model_dir
 
 
 def main(
@@ -27,22 +30,36 @@ def main(
     """Predict the test split with the trained model and score it."""
     with stage("evaluate"):
         p = load_params(params)
-        name, o, root = p["dataset"], p["evaluate"], data / p["dataset"]
-        pred = predict.Predictor.load(models / name, lift_parents=o.get("lift_parents", "auto"))
-        docs = read_table(root / "prepared" / "test.parquet", "documents")
-        tokens = read_table(root / "tokens" / "test.parquet", "tokens")
-        teach = read_table(root / "teacher" / "test.parquet", "teacher") if pred.model.cfg.teacher else None
+        name, o, art = p["dataset"], p["evaluate"], Artifacts(data, p["dataset"])
+        pred = predict.Predictor.load(model_dir(models, name), lift_parents=o.get("lift_parents", "auto"))
+        docs = read_table(art.documents("test"), "documents")
+        tokens = read_table(art.tokens("test"), "tokens")
+        teach = read_table(art.teacher("test"), "teacher") if pred.model.cfg.teacher else None
         cost = dict(pred.config.get("usage", {}))
         with usage.timed(cost, "predict_s"):
-            logits = pred.finish(pred.logits(predict.examples(tokens, teach, docs, pred.outputs), progress=True))
+            logits = pred.finish(pred.logits(make_examples(tokens, teach, docs, pred.outputs), progress=True))
         cost["predict_peak_mb"] = usage.peak_rss_mb()
         idx, scores = top_k(logits, o["top_k"])
         names = np.asarray(pred.outputs.to_pylist(), dtype=object)
-        write_results("treaderxml", name, docs, [names[row].tolist() for row in idx], [s.tolist() for s in scores],
-                      dict(zip(pred.space.labels.to_pylist(), pred.space.train_count.tolist())), pred.train_y.shape[0], o,
-                      root / "predictions" / "treaderxml.parquet", out,
-                      info={"reading": pred.model.cfg.reading, "teacher": pred.model.cfg.teacher, "members": len(pred.models),
-                            "refit": bool(pred.config.get("train", {}).get("refit", False)), "lift_parents": pred.lift}, cost=cost)
+        write_results(
+            "treaderxml",
+            name,
+            docs,
+            [names[row].tolist() for row in idx],
+            [s.tolist() for s in scores],
+            dict(zip(pred.space.labels.to_pylist(), pred.space.train_count.tolist())),
+            pred.train_y.shape[0],
+            o,
+            art.predictions("treaderxml"),
+            out,
+            info={
+                "reading": pred.model.cfg.reading,
+                "teacher": pred.model.cfg.teacher,
+                "members": len(pred.models),
+                "lift_parents": pred.lift,
+            },
+            cost=cost,
+        )
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ import scipy.sparse as sp
 import typer
 from _stage import load_params, stage
 
-from pipeline import neighbours as nb
-from pipeline.embed import table_vectors
 from pipeline.io import atomic_dir, read_table, write_json, write_table
+from pipeline.method import neighbours as nb
+from pipeline.method.embed import table_vectors
+from pipeline.paths import SPLITS, Artifacts
 
 
 def main(
@@ -30,23 +31,35 @@ def main(
     with stage("neighbours"):
         p = load_params(params)
         name, o = p["dataset"], p["neighbours"]
-        vectors = nb.vectors_for(o.get("vectors"), name)
+        vectors, art = nb.vectors_for(o.get("vectors")), Artifacts(data, name)
         if vectors == "tfidf":
-            ids = {s: read_table(data / name / "prepared" / f"{s}.parquet", "documents")["id"] for s in ("train", "test")}
-            x = {s: sp.load_npz(data / name / "tfidf" / f"{s}.npz") for s in ("train", "test")}
+            ids = {s: read_table(art.documents(s), "documents")["id"] for s in SPLITS}
+            x = {s: sp.load_npz(art.tfidf(s)) for s in SPLITS}
         else:
-            vec = {s: read_table(data / name / "embed" / f"{s}.parquet", "vectors") for s in ("train", "test")}
+            vec = {s: read_table(art.vectors(s), "vectors") for s in SPLITS}
             ids, x = {s: v["id"] for s, v in vec.items()}, {s: table_vectors(v) for s, v in vec.items()}
         tr_i, tr_s, te_i, te_s, index, report = nb.find_neighbours(
-            x["train"], x["test"], k=o["k"], backend=o["backend"],
-            n_trees=o["n_trees"], search_k=o["search_k"], seed=o["seed"], recall_sample=o["recall_sample"],
+            x["train"],
+            x["test"],
+            k=o["k"],
+            backend=o["backend"],
+            n_trees=o["n_trees"],
+            search_k=o["search_k"],
+            seed=o["seed"],
+            recall_sample=o["recall_sample"],
         )
         train_ids = np.asarray(ids["train"].to_pylist(), dtype=object)
-        with atomic_dir(data / name / "neighbours") as out:
-            write_table(nb.neighbour_table(ids["train"], tr_i, tr_s, train_ids), out / "train.parquet", "neighbours")
-            write_table(nb.neighbour_table(ids["test"], te_i, te_s, train_ids), out / "test.parquet", "neighbours")
+        with atomic_dir(art.neighbours_dir) as out:
+            write_table(
+                nb.neighbour_table(ids["train"], tr_i, tr_s, train_ids),
+                out / art.neighbours("train").name,
+                "neighbours",
+            )
+            write_table(
+                nb.neighbour_table(ids["test"], te_i, te_s, train_ids), out / art.neighbours("test").name, "neighbours"
+            )
             if index is not None:
-                index.save(out / "index.ann")
+                index.save(out / art.annoy_index.name)
         write_json({"dataset": name, "vectors": vectors, **report}, metrics)
         typer.echo(f"{name}: {report}")
 

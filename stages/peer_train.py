@@ -12,9 +12,11 @@ import scipy.sparse as sp
 import typer
 from _stage import load_params, stage
 
-from pipeline import peers, usage
+from pipeline import usage
 from pipeline.errors import ConfigError
 from pipeline.io import atomic_dir, read_table
+from pipeline.paths import Artifacts, peer_dir
+from pipeline.report import peers
 
 
 def main(
@@ -30,23 +32,25 @@ def main(
         if method not in methods:
             raise ConfigError(f"no peer {method!r} in params.yaml; peers: {', '.join(methods)}")
         kind, settings = peers.check_settings(method, methods[method])
-        root = data / p["dataset"]
-        docs = read_table(root / "prepared" / "train.parquet", "documents")
-        table = read_table(root / "prepared" / "labels.parquet", "labels")
-        # the labels seen in train, in label-table order: TReaderXML's outputs (predict.target_labels, not
+        art = Artifacts(data, p["dataset"])
+        docs = read_table(art.documents("train"), "documents")
+        table = read_table(art.labels, "labels")
+        # the labels seen in train, in label-table order: TReaderXML's outputs (examples.target_labels, not
         # imported here so that torch's memory does not count against the peer)
         labels = table.filter(pc.greater(table["train_count"], 0))["label"].to_pylist()
         index = {label: i for i, label in enumerate(labels)}
         y = [[index[label] for label in row if label in index] for row in docs["labels"].to_pylist()]
-        x = sp.load_npz(root / "tfidf" / "train.npz")
+        x = sp.load_npz(art.tfidf("train"))
         cost: dict = {}
-        with atomic_dir(models / "peers" / p["dataset"] / method) as out:
+        with atomic_dir(peer_dir(models, p["dataset"], method)) as out:
             with usage.timed(cost, "train_s"):
                 peers.train(kind, settings, x, y, len(labels), out, threads=p["peers"]["threads"])
             cost["train_peak_mb"] = usage.peak_rss_mb()
             (out / "labels.json").write_text(json.dumps(labels) + "\n")
             (out / "usage.json").write_text(json.dumps(cost) + "\n")
-        typer.echo(f"{p['dataset']} {method} ({kind}): trained in {cost['train_s']:.1f} s, peak {cost['train_peak_mb']:.0f} MiB")
+        typer.echo(
+            f"{p['dataset']} {method} ({kind}): trained in {cost['train_s']:.1f} s, peak {cost['train_peak_mb']:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

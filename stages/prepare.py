@@ -10,8 +10,9 @@ from pathlib import Path
 import typer
 from _stage import load_params, stage
 
-from pipeline import datasets
+from pipeline.data import datasets
 from pipeline.io import atomic_dir, write_json, write_table
+from pipeline.paths import Artifacts, raw_cache
 
 
 def main(
@@ -22,15 +23,18 @@ def main(
     with stage("prepare"):
         p = load_params(params)
         name = p["dataset"]
-        corpus = datasets.load(name, p.get(name) or {}, cache=data / "raw")
-        with atomic_dir(data / name / "prepared") as out:
-            write_table(corpus.train, out / "train.parquet", "documents")
-            write_table(corpus.test, out / "test.parquet", "documents")
-            write_table(corpus.labels, out / "labels.parquet", "labels")
+        corpus = datasets.load(name, p.get(name) or {}, cache=raw_cache(data))
+        art = Artifacts(data, name)
+        with atomic_dir(art.prepared_dir) as out:
+            write_table(corpus.train, out / art.documents("train").name, "documents")
+            write_table(corpus.test, out / art.documents("test").name, "documents")
+            write_table(corpus.labels, out / art.labels.name, "labels")
             write_json(corpus.stats, out / "stats.json")
         s = corpus.stats["splits"]
-        typer.echo(f"{name}: {s['train']['kept']} train / {s['test']['kept']} test documents, "
-                   f"{corpus.stats['labels']['targets']} labels")
+        typer.echo(
+            f"{name}: {s['train']['kept']} train / {s['test']['kept']} test documents, "
+            f"{corpus.stats['labels']['targets']} labels"
+        )
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ from pathlib import Path
 import typer
 from _stage import stage
 
-from pipeline import tables
 from pipeline.errors import DataError
 from pipeline.io import atomic_file, write_json
+from pipeline.report import tables
 
 
 def main(

@@ -10,8 +10,9 @@ from pathlib import Path
 import typer
 from _stage import load_params, stage
 
-from pipeline import teacher as tk
 from pipeline.io import atomic_dir, read_table, write_json, write_table
+from pipeline.method import teacher as tk
+from pipeline.paths import SPLITS, Artifacts
 
 
 def main(
@@ -22,17 +23,22 @@ def main(
     with stage("teacher"):
         p = load_params(params)
         name, o = p["dataset"], p["teacher_set"]
-        prep, root = data / name / "prepared", data / name
-        docs = {s: read_table(prep / f"{s}.parquet", "documents") for s in ("train", "test")}
-        neigh = {s: read_table(root / "neighbours" / f"{s}.parquet", "neighbours") for s in ("train", "test")}
+        art = Artifacts(data, name)
+        docs = {s: read_table(art.documents(s), "documents") for s in SPLITS}
+        neigh = {s: read_table(art.neighbours(s), "neighbours") for s in SPLITS}
         tables, stats = tk.build_teacher_tables(
-            docs, neigh, read_table(prep / "labels.parquet", "labels"),
-            read_table(root / "tokens" / "labels.parquet", "label_tokens"),
-            parents=o["parents"], mode=o["mode"], max_labels=o["max_labels"], max_len=o["max_len"],
+            docs,
+            neigh,
+            read_table(art.labels, "labels"),
+            read_table(art.label_tokens, "label_tokens"),
+            parents=o["parents"],
+            mode=o["mode"],
+            max_labels=o["max_labels"],
+            max_len=o["max_len"],
         )
-        with atomic_dir(root / "teacher") as out:
+        with atomic_dir(art.teacher_dir) as out:
             for split, table in tables.items():
-                write_table(table, out / f"{split}.parquet", "teacher")
+                write_table(table, out / art.teacher(split).name, "teacher")
             write_json(stats, out / "stats.json")
         typer.echo(f"{name}: teacher sets {stats}")
 

@@ -11,9 +11,10 @@ import scipy.sparse as sp
 import typer
 from _stage import load_params, stage
 
-from pipeline import tfidf
+from pipeline.data import tfidf
 from pipeline.errors import DataError
 from pipeline.io import atomic_dir, read_table
+from pipeline.paths import SPLITS, Artifacts
 
 
 def main(
@@ -23,19 +24,21 @@ def main(
     """Turn token ids into L2-normalised TF-IDF rows (idf from the train split)."""
     with stage("tfidf"):
         p = load_params(params)
-        cfg, root = tfidf.TfidfConfig.from_dict(p["tfidf"]), data / p["dataset"]
-        n_features = read_table(root / "tokens" / "vocab.parquet", "vocab").num_rows
+        cfg, art = tfidf.TfidfConfig.from_dict(p["tfidf"]), Artifacts(data, p["dataset"])
+        n_features = read_table(art.vocab, "vocab").num_rows
         counts = {}
-        for s in ("train", "test"):
-            tokens = read_table(root / "tokens" / f"{s}.parquet", "tokens")
-            if tokens["id"] != read_table(root / "prepared" / f"{s}.parquet", "documents")["id"]:
-                raise DataError("tokens and prepared documents are in different orders; rerun `dvc repro tokenise`", root / "tokens" / f"{s}.parquet")
+        for s in SPLITS:
+            tokens = read_table(art.tokens(s), "tokens")
+            if tokens["id"] != read_table(art.documents(s), "documents")["id"]:
+                raise DataError(
+                    "tokens and prepared documents are in different orders; rerun `dvc repro tokenise`", art.tokens(s)
+                )
             counts[s] = tfidf.counts(tokens["tokens"], n_features)
         idf = tfidf.fit_idf(counts["train"], cfg)
-        with atomic_dir(root / "tfidf") as out:
+        with atomic_dir(art.tfidf_dir) as out:
             for split, c in counts.items():
-                sp.save_npz(out / f"{split}.npz", tfidf.transform(c, idf, cfg))
-            np.save(out / "idf.npy", idf)
+                sp.save_npz(out / art.tfidf(split).name, tfidf.transform(c, idf, cfg))
+            np.save(out / art.idf.name, idf)
         typer.echo(f"{p['dataset']}: {int((idf > 0).sum())} TF-IDF features")
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import typer
 from _stage import load_params, stage
 
+from pipeline.data.text import tokenise_corpus
 from pipeline.io import atomic_dir, read_table, write_json, write_table
-from pipeline.text import tokenise_corpus
+from pipeline.paths import Artifacts
 
 
 def main(
@@ -23,24 +24,26 @@ def main(
         p = load_params(params)
         name = p["dataset"]
         opts, tok = p[name], p["tokenise"]
-        prep = data / name / "prepared"
+        art = Artifacts(data, name)
         tables, stats = tokenise_corpus(
-            read_table(prep / "train.parquet", "documents"),
-            read_table(prep / "test.parquet", "documents"),
-            read_table(prep / "labels.parquet", "labels"),
+            read_table(art.documents("train"), "documents"),
+            read_table(art.documents("test"), "documents"),
+            read_table(art.labels, "labels"),
             max_words=opts["max_words"],
             label_max_words=opts["label_max_words"],
             min_count=tok["min_count"],
             max_vocab=tok.get("max_vocab"),
         )
-        with atomic_dir(data / name / "tokens") as out:
-            write_table(tables["train"], out / "train.parquet", "tokens")
-            write_table(tables["test"], out / "test.parquet", "tokens")
-            write_table(tables["vocab"], out / "vocab.parquet", "vocab")
-            write_table(tables["labels"], out / "labels.parquet", "label_tokens")
+        with atomic_dir(art.tokens_dir) as out:
+            write_table(tables["train"], out / art.tokens("train").name, "tokens")
+            write_table(tables["test"], out / art.tokens("test").name, "tokens")
+            write_table(tables["vocab"], out / art.vocab.name, "vocab")
+            write_table(tables["labels"], out / art.label_tokens.name, "label_tokens")
             write_json(stats, out / "stats.json")
-        typer.echo(f"{name}: vocabulary of {stats['vocab_size']} words; "
-                   f"test <unk> rate {stats['splits']['test']['unk_rate']:.3f}")
+        typer.echo(
+            f"{name}: vocabulary of {stats['vocab_size']} words; "
+            f"test <unk> rate {stats['splits']['test']['unk_rate']:.3f}"
+        )
 
 
 if __name__ == "__main__":

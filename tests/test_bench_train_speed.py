@@ -27,9 +27,23 @@ def _tiny(tmp_path: Path) -> Path:
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "bench" / "train_speed.py"), "--dataset", "folder",
-                           "--data", str(root / "data"), "--params", str(root / "params.yaml"), *args],
-                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "train_speed.py"),
+            "--dataset",
+            "folder",
+            "--data",
+            str(root / "data"),
+            "--params",
+            str(root / "params.yaml"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
 
 
 def test_times_fp32_prints_gemm_rates_and_profiles_the_step(tmp_path):
@@ -38,8 +52,11 @@ def test_times_fp32_prints_gemm_rates_and_profiles_the_step(tmp_path):
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert out.startswith("folder: 60 texts, mean ")
-    gemm = re.search(r"^GEMM 4480x128x384: torch (\S+), numpy (\S+) GFLOP/s, 2048x2048x2048: torch (\S+), numpy (\S+) GFLOP/s$",
-                     out, re.M)
+    gemm = re.search(
+        r"^GEMM 4480x128x384: torch (\S+), numpy (\S+) GFLOP/s, 2048x2048x2048: torch (\S+), numpy (\S+) GFLOP/s$",
+        out,
+        re.M,
+    )
     assert gemm and all(float(v) > 0 for v in gemm.groups()), out
     speed = re.search(r"^fp32: (\S+) docs/s \((\d+) docs in (\S+) s\)$", out, re.M)
     assert speed and float(speed[1]) > 0 and int(speed[2]) == 24, out  # 3 timed batches of 8

@@ -18,14 +18,37 @@ def test_scores_tfidf_neighbours_beside_each_word2vec_setting(tmp_path):
     params = folder_params(src)
     for stage in ("prepare", "tokenise"):
         assert run_stage(stage, params, tmp_path).returncode == 0
-    res = subprocess.run([sys.executable, str(REPO / "bench" / "tune_knn.py"), "--dataset", "folder", "--data", str(tmp_path / "data"),
-                          "--ks", "3,5", "--sg", "1", "--epochs", "2", "--dims", "8", "--tfidf"],
-                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "tune_knn.py"),
+            "--dataset",
+            "folder",
+            "--data",
+            str(tmp_path / "data"),
+            "--ks",
+            "3,5",
+            "--sg",
+            "1",
+            "--epochs",
+            "2",
+            "--dims",
+            "8",
+            "--tfidf",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     lines = res.stdout.strip().splitlines()
     assert lines[0] == "folder: 40 fit / 10 validation texts (seed 13)"
     tfidf = [re.match(r"tfidf k=\s*(\d+)  P@1=(\S+) P@5=(\S+) nDCG@5=(\S+) PSP@5=(\S+)$", ln) for ln in lines[1:3]]
-    w2v = [re.match(r"sg=1 epochs=2 dim=8 k=\s*(\d+)  P@1=(\S+) P@5=(\S+) nDCG@5=(\S+) PSP@5=(\S+)  \(word2vec", ln) for ln in lines[3:]]
+    w2v = [
+        re.match(r"sg=1 epochs=2 dim=8 k=\s*(\d+)  P@1=(\S+) P@5=(\S+) nDCG@5=(\S+) PSP@5=(\S+)  \(word2vec", ln)
+        for ln in lines[3:]
+    ]
     assert all(tfidf) and all(w2v) and len(w2v) == 2, lines
     assert [int(m[1]) for m in tfidf] == [int(m[1]) for m in w2v] == [3, 5]
     assert all(0.0 <= float(v) <= 1.0 for m in tfidf + w2v for v in m.groups()[1:])

@@ -62,8 +62,17 @@ def test_predict_help_explains_the_inputs():
     res = treader("predict", "--help")
     assert res.exit_code == 0
     text = flat(res.output)
-    for words in ("A trained model directory", "One text to label", "--file", "one text per line", "--jsonl",
-                  '{"id": ..., "text": ...}', "--output", "--k", "How many labels"):
+    for words in (
+        "A trained model directory",
+        "One text to label",
+        "--file",
+        "one text per line",
+        "--jsonl",
+        '{"id": ..., "text": ...}',
+        "--output",
+        "--k",
+        "How many labels",
+    ):
         assert words in text, words
 
 
@@ -97,8 +106,10 @@ def test_predict_file_numbers_lines_from_one(model, tmp_path):
 
 def test_predict_jsonl_keeps_the_given_ids(model, tmp_path):
     f = tmp_path / "texts.jsonl"
-    f.write_text('{"id": "doc-a", "text": "racket serve volley"}\n\n{"id": 42, "text": "chip memory cpu"}\n'
-                 '{"text": "no id here"}\n')
+    f.write_text(
+        '{"id": "doc-a", "text": "racket serve volley"}\n\n{"id": 42, "text": "chip memory cpu"}\n'
+        '{"text": "no id here"}\n'
+    )
     res = treader("predict", model, "--jsonl", f, "--k", "3")
     assert res.exit_code == 0, res.output
     rows = lines(res.stdout)
@@ -114,7 +125,9 @@ def test_predict_splits_files_on_newlines_only(model, tmp_path):
     assert res.exit_code == 0, res.output
     assert [r["id"] for r in lines(res.stdout)] == [1, 2, 3]
     j = tmp_path / "texts.jsonl"
-    j.write_text(json.dumps({"id": "x", "text": "goal\u2028striker\fmatch"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    j.write_text(
+        json.dumps({"id": "x", "text": "goal\u2028striker\fmatch"}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     assert "\u2028" in j.read_text(encoding="utf-8")  # written raw, as json.dumps(ensure_ascii=False) does
     res = treader("predict", model, "--jsonl", j, "--k", "1")
     assert res.exit_code == 0, res.output
@@ -127,7 +140,10 @@ def test_predict_lift_parents_takes_auto_on_off_and_refuses_the_rest(model):
         assert res.exit_code == 0, res.output
     res = treader("predict", model, "goal striker match", "--lift-parents", "sometimes")
     assert res.exit_code == 2
-    assert res.stderr.startswith("error: lift_parents must be auto, on or off") and len(res.stderr.strip().splitlines()) == 1
+    assert (
+        res.stderr.startswith("error: lift_parents must be auto, on or off")
+        and len(res.stderr.strip().splitlines()) == 1
+    )
 
 
 def test_predict_file_not_in_utf8_names_the_line(model, tmp_path):
@@ -140,7 +156,7 @@ def test_predict_file_not_in_utf8_names_the_line(model, tmp_path):
 
 
 def test_predict_matches_the_library(model, tmp_path):
-    from pipeline.predict import Predictor
+    from pipeline.engine.predict import Predictor
 
     texts = ["goal striker match", "apple banana", "bread oven flour sugar"]
     f = tmp_path / "texts.txt"
@@ -213,7 +229,9 @@ def test_predict_malformed_jsonl_names_file_and_line(model, tmp_path):
     assert res.exception is None or isinstance(res.exception, SystemExit)  # no traceback
 
 
-@pytest.mark.parametrize("record", ['{"id": 3}', '["a list"]', '"just a string"', '{"id": 4, "text": null}', '{"id": 5, "text": 12}'])
+@pytest.mark.parametrize(
+    "record", ['{"id": 3}', '["a list"]', '"just a string"', '{"id": 4, "text": null}', '{"id": 5, "text": 12}']
+)
 def test_predict_jsonl_record_without_text_names_the_line(model, tmp_path, record):
     f = tmp_path / "texts.jsonl"
     f.write_text('{"id": 1, "text": "goal"}\n' + record + "\n")

@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import compare, metrics
 from pipeline.cli import app
 from pipeline.errors import DataError
+from pipeline.report import compare, metrics
 
 
 def _hits(rng, n, p):
@@ -94,18 +94,51 @@ def test_cli_compares_two_prediction_files(tmp_path, monkeypatch):
     true = [[f"L{rng.integers(0, 6)}"] for _ in ids]
     docs = pa.table({"id": ids, "text": ["x"] * len(ids), "labels": true})
     _write(root / "prepared" / "test.parquet", docs)
-    _write(root / "prepared" / "train.parquet", pa.table({"id": ["a"] * 50, "text": ["x"] * 50, "labels": [["L0"]] * 50}))
-    _write(root / "prepared" / "labels.parquet", pa.table({
-        "label": [f"L{i}" for i in range(6)], "description": ["d"] * 6, "parent": pa.array([None] * 6, pa.string()),
-        "train_count": [10] * 6, "test_count": [1] * 6}))
+    _write(
+        root / "prepared" / "train.parquet", pa.table({"id": ["a"] * 50, "text": ["x"] * 50, "labels": [["L0"]] * 50})
+    )
+    _write(
+        root / "prepared" / "labels.parquet",
+        pa.table(
+            {
+                "label": [f"L{i}" for i in range(6)],
+                "description": ["d"] * 6,
+                "parent": pa.array([None] * 6, pa.string()),
+                "train_count": [10] * 6,
+                "test_count": [1] * 6,
+            }
+        ),
+    )
     good = [t + [f"L{j}" for j in range(6) if f"L{j}" != t[0]][:4] for t in true]
     bad = [[f"L{j}" for j in rng.permutation(6)[:5]] for _ in ids]
     for name, ranked in (("good", good), ("bad", bad)):
-        _write(root / "predictions" / f"{name}.parquet", pa.table({
-            "id": ids[::-1], "labels": ranked[::-1], "scores": pa.array([[1.0] * 5] * len(ids), pa.list_(pa.float32()))}))
+        _write(
+            root / "predictions" / f"{name}.parquet",
+            pa.table(
+                {
+                    "id": ids[::-1],
+                    "labels": ranked[::-1],
+                    "scores": pa.array([[1.0] * 5] * len(ids), pa.list_(pa.float32())),
+                }
+            ),
+        )
     monkeypatch.chdir(tmp_path)
-    res = CliRunner().invoke(app, ["compare", "good", str(root / "predictions" / "bad.parquet"), "-d", "mini",
-                                   "--params", "none.yaml", "--resamples", "500", "--out", "cmp.json"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "good",
+            str(root / "predictions" / "bad.parquet"),
+            "-d",
+            "mini",
+            "--params",
+            "none.yaml",
+            "--resamples",
+            "500",
+            "--out",
+            "cmp.json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "200 test documents, 500 paired resamples" in res.output
     out = json.loads((tmp_path / "cmp.json").read_text())

@@ -3,7 +3,7 @@
 A stage's code is its script plus every project module the script imports, followed
 transitively (imports inside functions count too: they run when the function does).
 A module missing from ``deps`` is a stage whose output can change without DVC
-noticing; the train stage once lacked pipeline/metrics.py, which picks the kept epoch.
+noticing; the train stage once lacked the metrics module, which picks the kept epoch.
 """
 
 from __future__ import annotations
@@ -80,9 +80,32 @@ def test_stage_lists_all_the_code_it_runs(name, stage):
     assert not missing, f"stage {name} runs code its deps do not list: {missing}"
 
 
+@pytest.mark.parametrize("name,stage", _stages(), ids=[n for n, _ in _stages()])
+def test_stage_lists_no_code_it_does_not_run(name, stage):
+    # a dep on code the stage never imports reruns it for nothing (a docstring edit, hours of training)
+    script = ROOT / stage["cmd"].split()[1]
+    code = code_of(script)
+    extra = sorted(d for d in map(str, stage.get("deps", [])) if d.startswith(("pipeline", "stages")) and d not in code)
+    assert not extra, f"stage {name} lists code it does not run: {extra}"
+
+
 def test_the_walk_finds_nested_and_function_level_imports(tmp_path):
-    # the walk itself must see through packages and lazy imports, or the test above could pass vacuously
+    # the walk itself must see through packages and lazy imports, or the tests above could pass vacuously
     code = code_of(ROOT / "stages/evaluate.py")
-    assert {"stages/_stage.py", "pipeline/predict.py", "pipeline/model.py", "pipeline/train.py",
-            "pipeline/metrics.py", "pipeline/io.py"} <= code
-    assert "pipeline/datasets/reuters.py" in code_of(ROOT / "stages/prepare.py")  # imported inside datasets.load
+    assert {
+        "stages/_stage.py",
+        "stages/_results.py",
+        "pipeline/engine/predict.py",
+        "pipeline/method/model.py",
+        "pipeline/engine/infer.py",
+        "pipeline/report/metrics.py",
+        "pipeline/io.py",
+    } <= code
+    assert "pipeline/data/reuters.py" in code_of(ROOT / "stages/prepare.py")  # imported inside datasets.load
+
+
+def test_prediction_and_evaluation_do_not_import_the_training_loop():
+    training = {"pipeline/engine/loop.py", "pipeline/engine/ensemble.py", "pipeline/engine/checkpoint.py"}
+    assert not training & code_of(ROOT / "stages/evaluate.py")
+    assert not training & code_of(ROOT / "pipeline/engine/predict.py")
+    assert training <= code_of(ROOT / "stages/train.py")

@@ -49,8 +49,10 @@ def project(tmp_path):
         os.environ,
         PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
         DVC_NO_ANALYTICS="1",
-        GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
-        GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.invalid",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.invalid",
     )
     sh(["git", "init", "-q"], proj, env)
     sh([sys.executable, "-m", "dvc", "init", "-q"], proj, env)
@@ -111,7 +113,14 @@ def test_whole_pipeline_and_teacher_params_rerun_only_teacher(project):
     report = yaml.safe_load((proj / "metrics" / "neighbours.json").read_text())
     assert set(report["recall@5"]) == {"train", "test"}
     teacher = pq.read_table(proj / "data/folder/teacher/test.parquet")
-    assert teacher.column_names == ["id", "neighbours", "similarities", "teacher_labels", "teacher_votes", "teacher_tokens"]
+    assert teacher.column_names == [
+        "id",
+        "neighbours",
+        "similarities",
+        "teacher_labels",
+        "teacher_votes",
+        "teacher_tokens",
+    ]
     assert teacher.num_rows == 12
 
     assert "Running stage" not in dvc(proj, env, "repro")
@@ -149,25 +158,56 @@ def test_ablations_from_the_command_line(project):
     assert ran == ["evaluate", "train"]
     assert yaml.safe_load((proj / "metrics" / "treaderxml.json").read_text())["teacher"] is False
 
-    out = dvc(proj, env, "exp", "run", "-n", "prior", "-S", "teacher=true", "-S", "model.teacher_prior.folder=true")
+    out = dvc(proj, env, "exp", "run", "-n", "prior", "-S", "teacher=true", "-S", "model.teacher_prior=true")
     ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
     assert ran == ["evaluate", "train"]  # a model switch, not a corpus one
     assert json.loads((proj / "models" / "folder" / "config.json").read_text())["model"]["teacher_prior"] is True
 
-    out = dvc(proj, env, "exp", "run", "-n", "lift", "-S", "teacher=true", "-S", "model.teacher_prior.folder=true",
-              "-S", "evaluate.lift_parents=true")
+    out = dvc(
+        proj,
+        env,
+        "exp",
+        "run",
+        "-n",
+        "lift",
+        "-S",
+        "teacher=true",
+        "-S",
+        "model.teacher_prior=true",
+        "-S",
+        "evaluate.lift_parents=true",
+    )
     ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
     assert "evaluate" in ran and "train" not in ran  # re-ranking only: the trained model is reused
-    assert yaml.safe_load((proj / "metrics" / "treaderxml.json").read_text())["lift_parents"] is False  # tiny: no output has an output parent
+    assert (
+        yaml.safe_load((proj / "metrics" / "treaderxml.json").read_text())["lift_parents"] is False
+    )  # tiny: no output has an output parent
 
     # the teacher's neighbours by TF-IDF: the search and everything after it rerun, not the embedding
-    out = dvc(proj, env, "exp", "run", "-n", "tfidf-teacher", "-S", "teacher=true", "-S", "model.teacher_prior.folder=false",
-              "-S", "evaluate.lift_parents=auto", "-S", "neighbours.vectors=tfidf")
+    out = dvc(
+        proj,
+        env,
+        "exp",
+        "run",
+        "-n",
+        "tfidf-teacher",
+        "-S",
+        "teacher=true",
+        "-S",
+        "model.teacher_prior=false",
+        "-S",
+        "evaluate.lift_parents=auto",
+        "-S",
+        "++folder.neighbours.vectors=tfidf",  # the dataset's own value (++: the key is new to its section)
+    )
     ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
-    assert ran == ["evaluate", "knn", "neighbours", "teacher", "train"]
+    # prepare reads the dataset's section whole: it runs again and writes the same files (tokenise, embed do not run)
+    assert ran == ["evaluate", "knn", "neighbours", "prepare", "teacher", "train"]
     assert yaml.safe_load((proj / "metrics" / "neighbours.json").read_text())["vectors"] == "tfidf"
     assert json.loads((proj / "models" / "folder" / "config.json").read_text())["neighbours"]["vectors"] == "tfidf"
-    assert (proj / "models" / "folder" / "tfidf_train.npz").exists() and not (proj / "models" / "folder" / "index.ann").exists()
+    assert (proj / "models" / "folder" / "tfidf_train.npz").exists() and not (
+        proj / "models" / "folder" / "index.ann"
+    ).exists()
 
     bad = dvc(proj, env, "exp", "run", "-S", "reading=MHSA", ok=False)
     assert "unknown reading 'MHSA'; valid readings: none, MMHSA+R, MHSA+R" in bad

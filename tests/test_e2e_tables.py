@@ -9,16 +9,18 @@ import sys
 
 import yaml
 
-from tests.test_e2e_dvc import dvc, project, sh, tiny_params  # noqa: F401  (project is a fixture)
+from tests.test_e2e_dvc import dvc, project, sh, tiny_params  # noqa: F401, F811  (project is a fixture)
 
 
 def table(proj, env, *args, ok: bool = True) -> str:
-    res = subprocess.run([sys.executable, "-m", "pipeline.cli", "table", *args], cwd=proj, env=env, capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "table", *args], cwd=proj, env=env, capture_output=True, text=True
+    )
     assert (res.returncode == 0) is ok, f"{args}:\n{res.stdout}\n{res.stderr}"
     return res.stdout + res.stderr
 
 
-def test_tables_run_what_is_missing_and_nothing_twice(project):
+def test_tables_run_what_is_missing_and_nothing_twice(project):  # noqa: F811
     proj, env = project
     tiny_params(proj)
     sh(["git", "add", "-A"], proj, env)
@@ -44,7 +46,13 @@ def test_tables_run_what_is_missing_and_nothing_twice(project):
     out = table(proj, env, "2", "--dataset", "folder")
     assert "reusing experiment folder" in out and "Running stage 'train'" not in out
     md2 = (proj / "reports" / "table2.md").read_text()
-    for method in ("Parabel (omikuji)", "Bonsai (omikuji)", "PLT (napkinXC)", "kNN teacher (ours)", "TReaderXML (ours)"):
+    for method in (
+        "Parabel (omikuji)",
+        "Bonsai (omikuji)",
+        "PLT (napkinXC)",
+        "kNN teacher (ours)",
+        "TReaderXML (ours)",
+    ):
         assert f"| {method} |" in md2
 
     # committing the reports keeps the runs; asking again trains nothing and changes nothing
@@ -56,12 +64,17 @@ def test_tables_run_what_is_missing_and_nothing_twice(project):
     assert sh(["git", "status", "--porcelain"], proj, env).strip() == ""
 
 
-def test_uncommitted_changes_are_refused(project):
+def test_uncommitted_changes_are_refused(project):  # noqa: F811
     proj, env = project
     params = yaml.safe_load((proj / "params.yaml").read_text())
     params["train"]["epochs"] = 1
     (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    res = subprocess.run([sys.executable, "-m", "pipeline.cli", "table", "2", "--dataset", "folder"], cwd=proj, env=env,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "table", "2", "--dataset", "folder"],
+        cwd=proj,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 2 and "commit your changes first" in res.stderr and "params.yaml" in res.stderr
     assert "Traceback" not in res.stderr

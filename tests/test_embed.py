@@ -14,7 +14,10 @@ import pytest
 from gensim.models import KeyedVectors
 
 from pipeline import schemas
-from pipeline.embed import (
+from pipeline.data.datasets import extra_texts
+from pipeline.data.text import PAD, PAD_ID, UNK, build_vocab, encode, split_words
+from pipeline.errors import ConfigError, DataError
+from pipeline.method.embed import (
     Word2VecConfig,
     doc_vectors,
     embedding_matrix,
@@ -26,9 +29,6 @@ from pipeline.embed import (
     vectors_table,
     vocab_sentences,
 )
-from pipeline.datasets import extra_texts
-from pipeline.errors import ConfigError, DataError
-from pipeline.text import PAD, PAD_ID, UNK, build_vocab, encode, split_words
 from tests.tiny import make_docs, write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ _CHILD = """
 import sys
 import numpy as np
 sys.path.insert(0, {repo!r})
-from pipeline.embed import Word2VecConfig, train_word2vec
+from pipeline.method.embed import Word2VecConfig, train_word2vec
 from tests.test_embed import tiny_sentences
 kv = train_word2vec(tiny_sentences(), Word2VecConfig(**{cfg!r}))
 np.save({out!r}, kv.vectors)
@@ -184,7 +184,13 @@ def small_kv() -> KeyedVectors:
 
 @pytest.mark.parametrize(
     "name,binary",
-    [("vectors.txt", False), ("vectors.vec", False), ("vectors.bin", True), ("vectors.w2v", True), ("vectors.bin", False)],
+    [
+        ("vectors.txt", False),
+        ("vectors.vec", False),
+        ("vectors.bin", True),
+        ("vectors.w2v", True),
+        ("vectors.bin", False),
+    ],
 )
 def test_load_pretrained_reads_word2vec_text_and_binary(tmp_path, small_kv, name, binary):
     path = tmp_path / name
@@ -226,12 +232,9 @@ def test_vectors_round_trip_through_the_vectors_schema():
 # --- extra text (embed.extra_text) ---------------------------------------------------
 
 
-def test_extra_sources_given_once_or_per_dataset():
+def test_extra_sources_are_a_list_or_none():
     assert extra_sources(["a.txt"], "folder") == ["a.txt"]
-    per = {"rcv1-v2-subset": ["reuters21578"], "reuters21578": []}
-    assert extra_sources(per, "rcv1-v2-subset") == ["reuters21578"]
-    assert extra_sources(per, "reuters21578") == []
-    assert extra_sources(per, "folder") == []  # not listed: none
+    assert extra_sources(["reuters21578"], "rcv1-v2-subset") == ["reuters21578"]
     assert extra_sources(None, "folder") == []
 
 
@@ -242,12 +245,16 @@ def test_extra_sources_rejects_what_is_not_a_list_of_names(bad):
 
 
 def test_extra_sources_refuses_the_dataset_itself(tmp_path):
-    with pytest.raises(ConfigError, match="names the dataset being trained on .'rcv1-v2-subset'.: its test texts would leak"):
-        extra_sources({"rcv1-v2-subset": ["reuters21578", "rcv1-v2-subset"]}, "rcv1-v2-subset")
+    with pytest.raises(
+        ConfigError, match="names the dataset being trained on .'rcv1-v2-subset'.: its test texts would leak"
+    ):
+        extra_sources(["reuters21578", "rcv1-v2-subset"], "rcv1-v2-subset")
     (tmp_path / "mine").mkdir()
     with pytest.raises(ConfigError, match="names the dataset being trained on"):
         extra_sources([str(tmp_path / "mine" / ".." / "mine")], "folder", own_path=str(tmp_path / "mine"))
-    assert extra_sources([str(tmp_path / "other")], "folder", own_path=str(tmp_path / "mine")) == [str(tmp_path / "other")]
+    assert extra_sources([str(tmp_path / "other")], "folder", own_path=str(tmp_path / "mine")) == [
+        str(tmp_path / "other")
+    ]
 
 
 def test_read_extra_text_from_a_text_file_a_jsonl_file_and_a_folder(tmp_path):
@@ -262,7 +269,9 @@ def test_read_extra_text_from_a_text_file_a_jsonl_file_and_a_folder(tmp_path):
 
 
 def test_read_extra_text_errors_name_the_file_and_line(tmp_path):
-    with pytest.raises(DataError, match="neither a built-in corpus .reuters21578, rcv1-v2-subset. nor an existing file or folder"):
+    with pytest.raises(
+        DataError, match="neither a built-in corpus .reuters21578, rcv1-v2-subset. nor an existing file or folder"
+    ):
         extra_texts(str(tmp_path / "missing.txt"))
     (tmp_path / "bad.jsonl").write_text('{"text": "ok"}\n{"body": "no text"}\n')
     with pytest.raises(DataError, match=r"bad.jsonl, line 2: expected a JSON object with a 'text' field"):
@@ -282,4 +291,3 @@ def test_vocab_sentences_drop_words_outside_the_vocabulary():
     vocab = np.array([PAD, UNK, "cocoa", "prices", "rose"], dtype=object)
     got = vocab_sentences(["The cocoa PRICES rose, sharply.", "nothing known here", "<unk> <pad> rose"], vocab)
     assert got == [["cocoa", "prices", "rose"], ["rose"]]  # no <pad>/<unk> either, and no empty sentence
-

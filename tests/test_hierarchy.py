@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from pipeline.data.hierarchy import (
+    Edge,
+    ancestors,
+    build_parents,
+    closed_under_parents,
+    lift_to_descendants,
+    read_tsv_edges,
+)
 from pipeline.errors import DataError
-from pipeline.hierarchy import Edge, ancestors, build_parents, closed_under_parents, lift_to_descendants, read_tsv_edges
 
 
 def test_build_parents_gives_the_child_parent_map():
@@ -109,16 +116,18 @@ PARENTS = sp.csr_matrix((np.ones(3, np.float32), ([1, 2, 3], [0, 1, 0])), shape=
 
 
 def test_lift_raises_each_label_to_just_below_its_best_descendant_along_whole_chains():
-    scores = np.array([[0.0, 1.0, 3.0, 2.0, 5.0],
-                       [4.0, -1.0, -2.0, 0.0, 0.0],
-                       [-3.0, -2.0, -5.0, -1.0, -4.0]])
+    scores = np.array([[0.0, 1.0, 3.0, 2.0, 5.0], [4.0, -1.0, -2.0, 0.0, 0.0], [-3.0, -2.0, -5.0, -1.0, -4.0]])
     out = lift_to_descendants(scores, PARENT_OF)
     below = lambda x, n=1: x if n == 0 else below(np.nextafter(x, -np.inf), n - 1)  # noqa: E731
-    assert out.tolist() == [[below(3.0, 2), below(3.0), 3.0, 2.0, 5.0],  # 2 -> 1 -> 0: the grandchild's 3 reaches the root
-                            [4.0, -1.0, -2.0, 0.0, 0.0],  # already consistent: unchanged
-                            [below(-1.0), -2.0, -5.0, -1.0, -4.0]]  # the root takes the better of its two children
+    assert out.tolist() == [
+        [below(3.0, 2), below(3.0), 3.0, 2.0, 5.0],  # 2 -> 1 -> 0: the grandchild's 3 reaches the root
+        [4.0, -1.0, -2.0, 0.0, 0.0],  # already consistent: unchanged
+        [below(-1.0), -2.0, -5.0, -1.0, -4.0],
+    ]  # the root takes the better of its two children
     assert scores[0, 0] == 0.0  # a copy: the input is untouched
-    assert np.all(out[:, [1, 2, 3]] <= np.nextafter(out[:, [0, 1, 0]], np.inf))  # no label above its parent but by a float step ...
+    assert np.all(
+        out[:, [1, 2, 3]] <= np.nextafter(out[:, [0, 1, 0]], np.inf)
+    )  # no label above its parent but by a float step ...
     assert np.argsort(-out[0]).tolist() == [4, 2, 1, 0, 3]  # ... and a raised parent ranks right after its child
     assert np.array_equal(lift_to_descendants(scores, np.full(5, -1)), scores)  # no hierarchy: nothing moves
     f32 = lift_to_descendants(scores.astype(np.float32), PARENT_OF)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from pipeline.metrics import (
+from pipeline.report.metrics import (
     evaluate,
     evaluate_per_document,
     inverse_propensity,
@@ -227,7 +227,7 @@ def test_to_index_arrays_and_relevance():
 
 def test_core_and_string_layer_agree():
     true_m, top, vocab = to_index_arrays(TRUE, PRED, k=5)
-    q = inverse_propensity(np.array([COUNTS.get(l, 0) for l in vocab]), n_train=100)
+    q = inverse_propensity(np.array([COUNTS.get(lab, 0) for lab in vocab]), n_train=100)
     assert metrics_at_k(true_m, top, q) == evaluate(TRUE, PRED, COUNTS, n_train=100)
 
 
@@ -337,7 +337,9 @@ def test_precision_by_frequency_bins_add_up_to_precision(random_problem):
     counts = np.asarray((y_train != 0).sum(axis=0)).ravel()
     true_m, top, vocab = to_index_arrays(true, pred, k=5)
     label_counts = counts[np.array(vocab)]
-    rows = precision_by_frequency_at_k(true_m, top, label_counts, bins=((0, 0), (1, 5), (6, 20), (21, 100), (101, None)))
+    rows = precision_by_frequency_at_k(
+        true_m, top, label_counts, bins=((0, 0), (1, 5), (6, 20), (21, 100), (101, None))
+    )
     assert sum(r["P@5"] for r in rows) == pytest.approx(m.precision_at_k(true, pred, k=5)[4], abs=1e-12)
     assert sum(r["test_occurrences"] for r in rows) == sum(map(len, true))
     assert rows[0]["test_occurrences"] > 0  # labels 190-199 are in the test set, never in train

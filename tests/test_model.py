@@ -1,4 +1,4 @@
-"""The TReaderXML network (pipeline/model.py) on tiny CPU tensors: shapes, masks, Table 3, Eq. 19."""
+"""The TReaderXML network (pipeline/method/model.py) on tiny CPU tensors: shapes, masks, Table 3, Eq. 19."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.errors import ConfigError
-from pipeline.model import READINGS, ModelConfig, Reading, SelfAttention, TReaderXML, per_dataset
+from pipeline.method.model import READINGS, ModelConfig, Reading, SelfAttention, TReaderXML
 
 VOCAB, LABELS, D, HEADS = 50, 7, 16, 4
 
@@ -33,8 +33,16 @@ def _few_threads():
 
 def make_model(reading: str = "MMHSA+R+MHSA", teacher: bool = True, seed: int = 0, **kw) -> TReaderXML:
     torch.manual_seed(seed)
-    cfg = ModelConfig(vocab_size=VOCAB, n_labels=LABELS, d_model=D, n_heads=HEADS, reading=reading, teacher=teacher,
-                      bottleneck=8, **kw)
+    cfg = ModelConfig(
+        vocab_size=VOCAB,
+        n_labels=LABELS,
+        d_model=D,
+        n_heads=HEADS,
+        reading=reading,
+        teacher=teacher,
+        bottleneck=8,
+        **kw,
+    )
     return TReaderXML(cfg).eval()
 
 
@@ -84,23 +92,20 @@ def test_teacher_prior_adds_a_weighted_vote_share_to_each_logit():
     assert make_model(teacher=False, teacher_prior=True).w_prior is None  # no teacher, no vote shares
 
 
-def test_teacher_prior_is_set_once_or_per_dataset():
-    assert per_dataset(True, "any") is True and per_dataset(False, "any") is False
-    by_name = {"reuters21578": False, "rcv1-v2-subset": True}
-    assert per_dataset(by_name, "rcv1-v2-subset") is True and per_dataset(by_name, "reuters21578") is False
-    assert per_dataset(by_name, "folder") is False  # not listed: off
-    with pytest.raises(ConfigError, match="model.teacher_prior must be true, false or a mapping"):
-        per_dataset("yes", "folder")
-    with pytest.raises(ConfigError, match="got 'on'"):
-        per_dataset({"folder": "on"}, "folder")
-
-
-def test_config_from_a_parameter_section_resolves_the_prior_for_its_dataset():
-    section = {"n_heads": 4, "bottleneck": 8, "teacher_prior": {"rcv1-v2-subset": True}, "residual": "all"}
+def test_config_from_a_parameter_section():
+    section = {"n_heads": 4, "bottleneck": 8, "teacher_prior": True, "residual": "all"}
     shapes = dict(vocab_size=VOCAB, n_labels=LABELS, d_model=D, reading="MHSA+R", teacher=True)
-    on, off = ModelConfig.from_params(section, "rcv1-v2-subset", **shapes), ModelConfig.from_params(section, "folder", **shapes)
-    assert on.teacher_prior is True and off.teacher_prior is False
-    assert (on.reading, on.bottleneck, on.residual, on.d_model) == ("MHSA+R", 8, "all", D)
+    cfg = ModelConfig.from_params(section, **shapes)
+    assert cfg.teacher_prior is True
+    assert (cfg.reading, cfg.bottleneck, cfg.residual, cfg.d_model) == ("MHSA+R", 8, "all", D)
+    assert ModelConfig.from_params({}, **shapes).teacher_prior is False
+
+
+@pytest.mark.parametrize("bad", ["yes", {"rcv1-v2-subset": True}])
+def test_teacher_prior_is_true_or_false_and_says_where_a_per_dataset_value_goes(bad):
+    shapes = dict(vocab_size=VOCAB, n_labels=LABELS, d_model=D)
+    with pytest.raises(ConfigError, match="model.teacher_prior must be true or false.*own section"):
+        ModelConfig.from_params({"teacher_prior": bad}, **shapes)
 
 
 def test_unknown_reading_lists_every_valid_reading():
@@ -129,8 +134,19 @@ def test_unknown_pool_raises():
 
 
 def test_config_round_trips_through_a_dict():
-    cfg = ModelConfig(vocab_size=VOCAB, n_labels=LABELS, d_model=D, n_heads=2, reading="MHSA+R", teacher=False,
-                      bottleneck=12, pool="mean", dropout=0.0, freeze_embedding=True, sparse_embedding=False)
+    cfg = ModelConfig(
+        vocab_size=VOCAB,
+        n_labels=LABELS,
+        d_model=D,
+        n_heads=2,
+        reading="MHSA+R",
+        teacher=False,
+        bottleneck=12,
+        pool="mean",
+        dropout=0.0,
+        freeze_embedding=True,
+        sparse_embedding=False,
+    )
     d = cfg.to_dict()
     assert d["reading"] == "MHSA+R" and d["teacher"] is False and d["pool"] == "mean"
     assert ModelConfig.from_dict(d) == cfg
@@ -355,7 +371,9 @@ def test_loss_is_eq_19_summed_over_labels_averaged_over_texts():
     s = torch.sigmoid(logits)
     by_hand = -(y * torch.log(s) + (1 - y) * torch.log(1 - s)).sum(dim=1).mean()
     # Eq. 19 written as in the paper: log((1 + exp(-Y))^-1) and log(exp(-Y) / (1 + exp(-Y)))
-    paper = -(y * torch.log(1 / (1 + torch.exp(-logits))) + (1 - y) * torch.log(torch.exp(-logits) / (1 + torch.exp(-logits))))
+    paper = -(
+        y * torch.log(1 / (1 + torch.exp(-logits))) + (1 - y) * torch.log(torch.exp(-logits) / (1 + torch.exp(-logits)))
+    )
     assert torch.allclose(TReaderXML.loss(logits, y), by_hand, atol=1e-5)
     assert torch.allclose(TReaderXML.loss(logits, y), paper.sum(1).mean(), atol=1e-5)
 
@@ -380,7 +398,9 @@ def test_loss_trains_the_model_and_reaches_every_parameter():
     y[0, 1] = y[1, 4] = 1
     loss = TReaderXML.loss(model(text, teach, torch.rand(2, LABELS) + 0.1), y)
     loss.backward()
-    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    no_grad = [
+        n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)
+    ]
     assert no_grad == []
 
 

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from pipeline import schemas
 from pipeline.errors import ConfigError
-from pipeline.neighbours import (
+from pipeline.method.neighbours import (
     annoy_build,
     annoy_search,
     check_vectors,
@@ -212,7 +212,9 @@ def test_find_neighbours_exact_backend_is_exact_search():
     np.testing.assert_array_equal(te_s, want_te[1])
     assert report["backend"] == "exact" and report["k"] == 4
     assert (report["train_documents"], report["test_documents"]) == (200, 40)
-    assert "exact" in report["query_ms_per_doc"] and report["build_s"] == 0.0  # what the knn stage reads as its training time
+    assert (
+        "exact" in report["query_ms_per_doc"] and report["build_s"] == 0.0
+    )  # what the knn stage reads as its training time
 
 
 def test_find_neighbours_annoy_reports_recall_and_timings():
@@ -236,7 +238,10 @@ def test_find_neighbours_searches_sparse_rows_exactly_whatever_the_backend(backe
     train, test = sparse_rows(150, 80, seed=8), sparse_rows(30, 80, seed=80)
     tr_i, tr_s, te_i, te_s, index, report = find_neighbours(train, test, k=4, backend=backend, progress=False)
     assert index is None  # Annoy indexes dense vectors only
-    for got, want in (((tr_i, tr_s), sparse_search(train, train, 4, np.arange(150))), ((te_i, te_s), sparse_search(test, train, 4))):
+    for got, want in (
+        ((tr_i, tr_s), sparse_search(train, train, 4, np.arange(150))),
+        ((te_i, te_s), sparse_search(test, train, 4)),
+    ):
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
     assert report["backend"] == "exact" and report["vectors"] == "tfidf"

@@ -11,8 +11,9 @@ import pyarrow as pa
 import pytest
 import scipy.sparse as sp
 
-from pipeline import peers, tfidf
+from pipeline.data import tfidf
 from pipeline.errors import ConfigError
+from pipeline.report import peers
 
 PEERS = {
     "parabel": {"kind": "omikuji", "n_trees": 3, "cluster_k": 2, "cluster_balanced": True, "max_depth": 20},
@@ -102,7 +103,7 @@ def test_omikuji_progress_stays_out_of_the_terminal(toy, tmp_path, capfd):
 
 
 def test_native_warnings_are_passed_on(tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="pipeline.peers"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.report.peers"):
         with peers.captured("lib", tmp_path / "x.log"):
             os.write(1, b"2026 INFO [lib] progress 1\n2026 WARN [lib] the clusters are empty\n")
             print("noise", file=sys.stderr)
@@ -115,12 +116,15 @@ def test_label_matrix():
     assert m.toarray().tolist() == [[1, 0, 1], [0, 0, 0], [0, 1, 0]]
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"kind": "fasttext"}, "kind must be one of omikuji, napkinxc-plt"),
-    ({"kind": "omikuji", "n_tress": 3}, r"unknown omikuji setting\(s\) \['n_tress'\]"),
-    ({"kind": "omikuji", "linear_loss": "squared"}, "hinge or log"),
-    ({"kind": "napkinxc-plt", "arty": 2}, r"unknown napkinXC PLT setting\(s\) \['arty'\]"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"kind": "fasttext"}, "kind must be one of omikuji, napkinxc-plt"),
+        ({"kind": "omikuji", "n_tress": 3}, r"unknown omikuji setting\(s\) \['n_tress'\]"),
+        ({"kind": "omikuji", "linear_loss": "squared"}, "hinge or log"),
+        ({"kind": "napkinxc-plt", "arty": 2}, r"unknown napkinXC PLT setting\(s\) \['arty'\]"),
+    ],
+)
 def test_bad_peer_settings_are_config_errors(settings, message):
     with pytest.raises(ConfigError, match=message):
         peers.check_settings("x", settings)

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pipeline.plots import PALETTE, bar_chart, line_chart, page
+from pipeline.report.plots import PALETTE, bar_chart, line_chart, page
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 ROWS = [
@@ -30,8 +30,9 @@ def bars(root: ET.Element) -> list[ET.Element]:
 
 
 def legend(root: ET.Element) -> list[str]:
-    return [g.find("s:text", NS).text for g in root.iter("{http://www.w3.org/2000/svg}g")
-            if g.get("class") == "legend-item"]
+    return [
+        g.find("s:text", NS).text for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "legend-item"
+    ]
 
 
 def test_bar_chart_one_bar_per_row_with_tooltip():
@@ -59,7 +60,8 @@ def test_bar_axis_beyond_one_and_colours_by_group():
     rows = [{"c": "x", "g": "a", "v": 10.0}, {"c": "x", "g": "b", "v": 5.0}, {"c": "y", "g": "b", "v": 2.0}]
     found = bars(parse(bar_chart(rows, category="c", value="v", group="g")))
     assert [float(b.get("width")) for b in found][:2] == pytest.approx(
-        [float(found[0].get("width")), float(found[0].get("width")) / 2], abs=0.02)
+        [float(found[0].get("width")), float(found[0].get("width")) / 2], abs=0.02
+    )
     assert [b.get("fill") for b in found] == [PALETTE[0], PALETTE[1], PALETTE[1]]
     assert float(found[1].get("y")) < float(found[2].get("y"))  # categories in first-seen order, top-down
 
@@ -111,8 +113,15 @@ def test_line_chart_one_polyline_per_series():
     assert ys[0] < ys[1] < ys[2]
 
 
-@pytest.mark.parametrize("series", [{"one": [(5, 0.3)]}, {"flat": [(1, 2.0), (2, 2.0), (3, 2.0)]},
-                                    {"zero": [(0, 0), (0, 0)]}, {"a": [(1, 1)], "empty": []}])
+@pytest.mark.parametrize(
+    "series",
+    [
+        {"one": [(5, 0.3)]},
+        {"flat": [(1, 2.0), (2, 2.0), (3, 2.0)]},
+        {"zero": [(0, 0), (0, 0)]},
+        {"a": [(1, 1)], "empty": []},
+    ],
+)
 def test_line_chart_degenerate_series(series):
     root = parse(line_chart(series, x_label="x", y_label="y"))
     lines = [p for p in root.iter("{http://www.w3.org/2000/svg}polyline") if p.get("class") == "series"]
@@ -124,8 +133,11 @@ def test_line_chart_degenerate_series(series):
 
 
 def test_empty_inputs_say_no_data():
-    for svg in (bar_chart([], category="c", value="v", title="t"), line_chart({}, x_label="x", y_label="y"),
-                line_chart({"s": []}, x_label="x", y_label="y")):
+    for svg in (
+        bar_chart([], category="c", value="v", title="t"),
+        line_chart({}, x_label="x", y_label="y"),
+        line_chart({"s": []}, x_label="x", y_label="y"),
+    ):
         root = parse(svg)
         assert "no data" in [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
         assert not bars(root)

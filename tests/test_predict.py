@@ -1,4 +1,4 @@
-"""A trained model directory and prediction with it (pipeline/predict.py), built by the real stages.
+"""A trained model directory and prediction with it (pipeline/engine/predict.py), built by the real stages.
 
 The stages prepare -> ... -> train -> evaluate run once per session on a tiny folder dataset,
 all in one subprocess (each stage script through its own command line, via runpy), with
@@ -16,23 +16,32 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
 import yaml
 
-from pipeline import embed, neighbours, teacher, text
+from pipeline.data import text
+from pipeline.engine.examples import make_examples as examples
+from pipeline.engine.infer import predict_logits
+from pipeline.engine.predict import Predictor
 from pipeline.errors import ConfigError, DataError
-from pipeline.predict import Predictor, examples
-from pipeline.train import predict_logits
+from pipeline.method import embed, neighbours, teacher
 from tests.tiny import write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 METRIC_KEYS = [f"{m}@{k}" for m in ("P", "nDCG", "PSP") for k in (1, 3, 5)]
-BUNDLE = ["model.pt", "config.json", "vocab.parquet", "labels.parquet", "label_tokens.parquet", "embeddings.npy",
-          "train_docs.parquet", "index.ann"]
+BUNDLE = [
+    "model.pt",
+    "config.json",
+    "vocab.parquet",
+    "labels.parquet",
+    "label_tokens.parquet",
+    "embeddings.npy",
+    "train_docs.parquet",
+    "index.ann",
+]
 
 # Runs each stage script as `python stages/<name>.py ARGS` would, one after the other, in this process.
 _DRIVER = r"""
@@ -61,12 +70,14 @@ def tiny_params(dataset: Path) -> dict:
     p = yaml.safe_load((REPO / "params.yaml").read_text())
     p["dataset"] = "folder"
     p["folder"]["path"] = str(dataset)
-    p["model"]["teacher_prior"]["folder"] = True  # so the prediction tests cover the vote shares too
+    p["model"]["teacher_prior"] = True  # so the prediction tests cover the vote shares too
     p["tokenise"]["min_count"] = 1
     p["embed"].update(dim=16, epochs=3)
     p["neighbours"].update(k=5, n_trees=5, recall_sample=20)
     p["model"]["bottleneck"] = 16
-    p["train"].update(epochs=3, batch_size=8, lr=0.01, device="cpu", threads=1)  # lr: so the tiny model reads its inputs
+    p["train"].update(
+        epochs=3, batch_size=8, lr=0.01, device="cpu", threads=1
+    )  # lr: so the tiny model reads its inputs
     return p
 
 
@@ -89,23 +100,54 @@ def build_models(tmp_path_factory) -> dict:
 
     predictions = data / "folder" / "predictions" / "treaderxml.parquet"
     steps = [run(s, p_teacher) for s in ("prepare", "tokenise", "embed")]
-    steps += [run("neighbours", p_teacher, "--metrics", str(root / "metrics" / "neighbours.json")), run("teacher", p_teacher)]
+    steps += [
+        run("neighbours", p_teacher, "--metrics", str(root / "metrics" / "neighbours.json")),
+        run("teacher", p_teacher),
+    ]
     # without the teacher branch first (its predictions are copied aside), then the full model
-    steps += [run("train", p_plain, "--models", str(root / "models-noteacher"), "--live-dir", str(root / "live-noteacher")),
-              run("evaluate", p_plain, "--models", str(root / "models-noteacher"), "--out", str(root / "metrics-noteacher")),
-              ["copy", str(predictions), str(root / "predictions-noteacher.parquet")]]
-    steps += [run("train", p_teacher, "--models", str(root / "models"), "--live-dir", str(root / "live")),
-              run("evaluate", p_teacher, "--models", str(root / "models"), "--out", str(root / "metrics"))]
+    steps += [
+        run("train", p_plain, "--models", str(root / "models-noteacher"), "--live-dir", str(root / "live-noteacher")),
+        run("evaluate", p_plain, "--models", str(root / "models-noteacher"), "--out", str(root / "metrics-noteacher")),
+        ["copy", str(predictions), str(root / "predictions-noteacher.parquet")],
+    ]
+    steps += [
+        run("train", p_teacher, "--models", str(root / "models"), "--live-dir", str(root / "live")),
+        run("evaluate", p_teacher, "--models", str(root / "models"), "--out", str(root / "metrics")),
+    ]
     # the teacher's neighbours by TF-IDF rows (`neighbours.vectors: tfidf`), in a data folder of its own
     d_tfidf = root / "data-tfidf"
     steps += [run(s, p_tfidf, data=d_tfidf) for s in ("prepare", "tokenise", "embed", "tfidf")]
-    steps += [run("neighbours", p_tfidf, "--metrics", str(root / "metrics-tfidf" / "neighbours.json"), data=d_tfidf),
-              run("teacher", p_tfidf, data=d_tfidf),
-              run("train", p_tfidf, "--models", str(root / "models-tfidf"), "--live-dir", str(root / "live-tfidf"), data=d_tfidf),
-              run("evaluate", p_tfidf, "--models", str(root / "models-tfidf"), "--out", str(root / "metrics-tfidf"), data=d_tfidf)]
+    steps += [
+        run("neighbours", p_tfidf, "--metrics", str(root / "metrics-tfidf" / "neighbours.json"), data=d_tfidf),
+        run("teacher", p_tfidf, data=d_tfidf),
+        run(
+            "train",
+            p_tfidf,
+            "--models",
+            str(root / "models-tfidf"),
+            "--live-dir",
+            str(root / "live-tfidf"),
+            data=d_tfidf,
+        ),
+        run(
+            "evaluate",
+            p_tfidf,
+            "--models",
+            str(root / "models-tfidf"),
+            "--out",
+            str(root / "metrics-tfidf"),
+            data=d_tfidf,
+        ),
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    res = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(steps)], cwd=root, env=env,
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", _DRIVER, json.dumps(steps)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     _BUILT[key] = {
         "root": root,
@@ -144,12 +186,14 @@ def test_model_directory_holds_everything_prediction_needs(built):
     config = json.loads((d / "config.json").read_text())
     assert config["dataset"] == "folder"
     assert config["model"]["reading"] == "MMHSA+R+MHSA" and config["model"]["teacher"] is True
-    assert config["model"]["teacher_prior"] is True  # model.teacher_prior.folder
+    assert config["model"]["teacher_prior"] is True  # model.teacher_prior
     assert config["model"]["d_model"] == 16 and config["model"]["bottleneck"] == 16
     assert config["model"]["n_labels"] == 6  # the six leaf topics; the parents never label a train text
     history = config["history"]
     assert [row["epoch"] for row in history] == [1, 2, 3]
-    assert all({"loss", "lr", "val_P@1", "val_nDCG@5", "val_PSP@5"} <= set(row) for row in history)  # the stage gives the propensities
+    assert all(
+        {"loss", "lr", "val_P@1", "val_nDCG@5", "val_PSP@5"} <= set(row) for row in history
+    )  # the stage gives the propensities
     assert all(0 <= row["val_PSP@5"] <= 1 for row in history)
     assert config["best_epoch"] in (1, 2, 3)
     for section in ("train", "data", "neighbours", "teacher_set"):
@@ -167,10 +211,14 @@ def test_model_without_teacher_records_it_and_has_no_index(built):
 
 def test_a_tfidf_teacher_model_ships_the_idf_and_train_rows_instead_of_an_index(built):
     d = built["model_tfidf"]
-    assert sorted(p.name for p in d.iterdir()) == sorted(set(BUNDLE) - {"index.ann"} | {"tfidf_idf.npy", "tfidf_train.npz"})
+    assert sorted(p.name for p in d.iterdir()) == sorted(
+        set(BUNDLE) - {"index.ann"} | {"tfidf_idf.npy", "tfidf_train.npz"}
+    )
     config = json.loads((d / "config.json").read_text())
     assert config["neighbours"]["vectors"] == "tfidf" and config["tfidf"]["sublinear_tf"] is True
-    assert json.loads((built["model"] / "config.json").read_text())["neighbours"]["vectors"] == "word2vec"  # the default
+    assert (
+        json.loads((built["model"] / "config.json").read_text())["neighbours"]["vectors"] == "word2vec"
+    )  # the default
     report = json.loads((built["metrics_tfidf"] / "neighbours.json").read_text())
     assert report["vectors"] == "tfidf" and report["backend"] == "exact"
     # the switch changes who the neighbours are (same texts, same word vectors, other similarity)
@@ -197,7 +245,9 @@ def test_predictor_gives_the_evaluate_stage_predictions(built, test_texts, which
     stage = pq.read_table(built["predictions" + which]).to_pylist()
     assert [r["id"] for r in stage] == ids
     top_k = yaml.safe_load((REPO / "params.yaml").read_text())["evaluate"]["top_k"]
-    preds = Predictor.load(built["model" + which], "cpu").predict(texts, k=top_k, batch=7)  # other batches than evaluate's
+    preds = Predictor.load(built["model" + which], "cpu").predict(
+        texts, k=top_k, batch=7
+    )  # other batches than evaluate's
     assert [p.labels for p in preds] == [r["labels"] for r in stage]
     for p, r in zip(preds, stage):
         np.testing.assert_allclose(p.scores, r["scores"], atol=1e-5)
@@ -210,7 +260,9 @@ def test_the_consistency_check_would_see_a_wrong_teacher_sequence(built):
     teach = pq.read_table(built["data"] / "teacher" / "test.parquet")
     rolled = teach.take(np.roll(np.arange(len(teach)), 1)).set_column(0, "id", teach["id"])
     right = predict_logits(pred.model, examples(tokens, teach, None, pred.outputs), pred.device)
-    wrong = predict_logits(pred.model, examples(tokens, rolled, None, pred.outputs), pred.device)  # a neighbour's sequence
+    wrong = predict_logits(
+        pred.model, examples(tokens, rolled, None, pred.outputs), pred.device
+    )  # a neighbour's sequence
     shift = np.abs(1 / (1 + np.exp(-wrong)) - 1 / (1 + np.exp(-right)))
     assert (shift.max(axis=1) > 2e-5).mean() > 0.8  # above the check's 1e-5 tolerance for most texts
 
@@ -227,7 +279,11 @@ def test_predictor_rederives_the_teacher_stage_sequences(built, test_texts):
     again = pred.teacher_table(stage["id"], vectors)
     for col in ("teacher_labels", "teacher_tokens"):
         assert again[col].to_pylist() == stage[col].to_pylist()
-    np.testing.assert_allclose(pc.list_flatten(again["teacher_votes"]).to_numpy(), pc.list_flatten(stage["teacher_votes"]).to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        pc.list_flatten(again["teacher_votes"]).to_numpy(),
+        pc.list_flatten(stage["teacher_votes"]).to_numpy(),
+        rtol=1e-6,
+    )
     # and the Annoy neighbours are the exact ones on this tiny corpus (so the backend is not hiding a difference)
     k = pred.config["neighbours"]["k"]
     a_idx, _ = neighbours.annoy_search(pred.index, vectors, k, pred.config["neighbours"]["search_k"])
@@ -246,7 +302,11 @@ def test_predictor_rederives_the_tfidf_rows_and_teacher_sequences(built, test_te
     again = pred.teacher_table(stage["id"], rows)
     for col in ("teacher_labels", "teacher_tokens"):
         assert again[col].to_pylist() == stage[col].to_pylist(), col
-    np.testing.assert_allclose(pc.list_flatten(again["teacher_votes"]).to_numpy(), pc.list_flatten(stage["teacher_votes"]).to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        pc.list_flatten(again["teacher_votes"]).to_numpy(),
+        pc.list_flatten(stage["teacher_votes"]).to_numpy(),
+        rtol=1e-6,
+    )
 
 
 def test_predictions_are_ranked_sigmoid_scores_cut_at_k(built, test_texts):
@@ -280,7 +340,9 @@ def test_lifting_puts_every_parent_at_least_at_its_best_child(built, test_texts)
     lifted = pred.predict(texts[:6], k=len(names))
     for p, q in zip(plain, lifted):
         before, after = dict(zip(p.labels, p.scores)), dict(zip(q.labels, q.scores))
-        assert after[names[0]] == pytest.approx(max(p.scores), abs=1e-6)  # the parent rises to its best child (or keeps its own)
+        assert after[names[0]] == pytest.approx(
+            max(p.scores), abs=1e-6
+        )  # the parent rises to its best child (or keeps its own)
         assert all(after[n] == before[n] for n in names[1:])  # the children keep their scores
         if p.labels[0] != names[0]:  # it was below a child: now right behind the best one
             assert q.labels[:2] == [p.labels[0], names[0]]
@@ -314,7 +376,7 @@ def test_evaluate_writes_metrics_in_unit_range(built, which):
     m = json.loads((built["metrics" + which] / "treaderxml.json").read_text())
     assert m["dataset"] == "folder" and m["method"] == "treaderxml"
     assert m["teacher"] is (which == "") and m["reading"] == "MMHSA+R+MHSA"
-    assert m["members"] == 1 and m["refit"] is False  # one network unless train.members says more; no refit unless asked
+    assert m["members"] == 1  # one network unless train.members says more
     assert m["lift_parents"] is False  # tiny: the train label sets do not hold the parents (see test_lifting_...)
     for key in METRIC_KEYS:
         assert isinstance(m[key], float) and 0.0 <= m[key] <= 1.0, key
@@ -335,7 +397,8 @@ def test_evaluate_writes_the_tail_view_as_bins(built):
     overall = json.loads((built["metrics"] / "treaderxml.json").read_text())["P@5"]
     assert sum(r["P@5"] for r in tail) == pytest.approx(overall)  # disjoint bins covering every frequency
     assert sum(r["test_occurrences"] for r in tail) == sum(
-        len(labs) for labs in pq.read_table(built["data"] / "prepared" / "test.parquet")["labels"].to_pylist())
+        len(labs) for labs in pq.read_table(built["data"] / "prepared" / "test.parquet")["labels"].to_pylist()
+    )
 
 
 # --- errors --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.datasets import sources
+from pipeline.data import sources
 from pipeline.errors import DataError
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +25,19 @@ def run_stage(name: str, params: dict, tmp_path: Path) -> subprocess.CompletedPr
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     extra = ["--models", str(tmp_path / "models"), "--live-dir", str(tmp_path / "dvclive")] if name == "train" else []
     return subprocess.run(
-        [sys.executable, str(REPO / "stages" / f"{name}.py"), "--params", str(pfile), "--data", str(tmp_path / "data"), *extra],
-        cwd=tmp_path, capture_output=True, text=True, env=env,
+        [
+            sys.executable,
+            str(REPO / "stages" / f"{name}.py"),
+            "--params",
+            str(pfile),
+            "--data",
+            str(tmp_path / "data"),
+            *extra,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
     )
 
 
@@ -58,7 +70,9 @@ def test_unknown_dataset_is_one_clear_line(tmp_path):
     res = run_stage("prepare", params, tmp_path)
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
-    assert res.stderr.strip() == "error: unknown dataset 'imagenet'; known datasets: reuters21578, rcv1-v2-subset, folder"
+    assert (
+        res.stderr.strip() == "error: unknown dataset 'imagenet'; known datasets: reuters21578, rcv1-v2-subset, folder"
+    )
 
 
 def test_bad_input_leaves_previous_artifact_untouched(tmp_path):
@@ -122,7 +136,7 @@ def test_embed_reads_extra_text_through_the_vocabulary(tmp_path):
     assert stats["source"] == "word2vec on train" and stats["extra_text"] == []
 
     (tmp_path / "more.txt").write_text("goal striker zzznotaword oven match\ngoal oven match\n" * 300, encoding="utf-8")
-    params["embed"]["extra_text"] = {"folder": [str(tmp_path / "more.txt")]}
+    params["folder"]["embed"] = {"extra_text": [str(tmp_path / "more.txt")]}  # the dataset's own value
     res = run_stage("embed", params, tmp_path)
     assert res.returncode == 0, res.stderr
     assert "extra text" in res.stdout and "600 texts, 2100 words in the vocabulary" in res.stdout
@@ -164,3 +178,19 @@ def test_embed_with_pretrained_vectors_says_extra_text_is_not_read(tmp_path):
     assert f"warning: embed.pretrained is set, so embed.extra_text ({tmp_path / 'more.txt'}) is not read" in res.stderr
     stats = json.loads((tmp_path / "data/folder/embed/stats.json").read_text())
     assert stats["source"] == str(vectors) and stats["extra_text"] == [] and stats["dim"] == 4
+
+
+def test_a_stage_runs_its_own_checkouts_pipeline_not_the_installed_one(tmp_path):
+    # two clones sharing one virtualenv: the installed (editable) package is this checkout's, so a
+    # stage of another clone must still import the pipeline/ beside it, the code DVC tracks there
+    clone = tmp_path / "clone"
+    for item in ("pipeline", "stages"):
+        shutil.copytree(REPO / item, clone / item, ignore=shutil.ignore_patterns("__pycache__"))
+    init = clone / "pipeline" / "__init__.py"
+    init.write_text(init.read_text() + '\nprint("pipeline imported from", __file__)\n')
+    for script in ("report.py", "evaluate.py"):  # evaluate imports _results (and through it pipeline) first
+        res = subprocess.run(
+            [sys.executable, str(clone / "stages" / script), "--help"], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert res.returncode == 0, res.stderr
+        assert f"pipeline imported from {init}" in res.stdout, script

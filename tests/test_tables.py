@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from pipeline import published, runs, tables
 from pipeline.errors import TreaderError
+from pipeline.report import published, runs, tables
 
 # --- the paper's figures, verbatim ------------------------------------------------------------------
 
@@ -17,7 +17,7 @@ def test_table2_rows_are_the_papers_lines(paper_text):
     for dataset, method, *values in published.TABLE2:
         assert "\t".join([method, *values]) in paper_text, (dataset, method)
     # and nothing is missing: the paper's Table 2 holds 30 method rows
-    block = paper_text[paper_text.index("**Table 2.**"):paper_text.index("Table~3")]
+    block = paper_text[paper_text.index("**Table 2.**") : paper_text.index("Table~3")]
     rows = [ln for ln in block.splitlines() if ln.count("\t") == 6 and not ln.startswith("Datasets")]
     assert len(rows) == len(published.TABLE2) == 30
 
@@ -26,12 +26,15 @@ def test_table3_rows_are_the_papers_lines(paper_text):
     for row in published.TABLE3:
         assert "\t".join(row) in paper_text, row
     assert [(i, t, r) for i, t, r in published.CONFIGS] == [
-        (int(row[0]), row[1] == "True", "none" if row[2] == "-" else row[2]) for row in published.TABLE3]
+        (int(row[0]), row[1] == "True", "none" if row[2] == "-" else row[2]) for row in published.TABLE3
+    ]
 
 
 def test_table4_figures_are_the_papers_in_order(paper_text):
     line = next(ln for ln in paper_text.splitlines() if ln.startswith("PSP@1 | PSP@3 | PSP@5 Methods"))
-    assert re.findall(r"\d+\.\d+%", line.replace("**", "")) == [v for _, *vs in published.TABLE4 for v in vs if v != "-"]
+    assert re.findall(r"\d+\.\d+%", line.replace("**", "")) == [
+        v for _, *vs in published.TABLE4 for v in vs if v != "-"
+    ]
     names = [m.rstrip("*'") for m, *_ in published.TABLE4]
     positions = [line.index(n) for n in names]
     assert positions == sorted(positions)
@@ -41,14 +44,41 @@ def test_table4_figures_are_the_papers_in_order(paper_text):
 
 
 def _run(dataset="reuters21578", config=None, **scores):
-    base = {"P@1": 0.9, "P@3": 0.5, "P@5": 0.3, "nDCG@3": 0.9, "nDCG@5": 0.9, "PSP@1": 0.8, "PSP@3": 0.8, "PSP@5": 0.8,
-            "train_s": 12.5, "predict_s": 1.0, "train_peak_mb": 300.0, "predict_peak_mb": 200.0}
-    methods = {"parabel": {**base, "P@1": 0.95}, "treaderxml": {**base, **scores}, "knn": {**base, "train_peak_mb": None}}
+    base = {
+        "P@1": 0.9,
+        "P@3": 0.5,
+        "P@5": 0.3,
+        "nDCG@3": 0.9,
+        "nDCG@5": 0.9,
+        "PSP@1": 0.8,
+        "PSP@3": 0.8,
+        "PSP@5": 0.8,
+        "train_s": 12.5,
+        "predict_s": 1.0,
+        "train_peak_mb": 300.0,
+        "predict_peak_mb": 200.0,
+    }
+    methods = {
+        "parabel": {**base, "P@1": 0.95},
+        "treaderxml": {**base, **scores},
+        "knn": {**base, "train_peak_mb": None},
+    }
     tails = {m: [{"bin": "1-5", "P@5": 0.01}, {"bin": "6+", "P@5": 0.29}] for m in methods}
-    return {"name": dataset, "dataset": dataset, "teacher": True, "reading": "MMHSA+R+MHSA", "config": config,
-            "baseline": "abcdef1234567890", "commit": "1234567abcdef", "split": "ModApte", "train_seed": 13,
-            "sizes": {"train": 7770, "test": 3019}, "methods": methods, "tails": tails,
-            "curves": {"loss": [2.0, 1.5], "val_nDCG_at_5": [0.8, 0.9]}}
+    return {
+        "name": dataset,
+        "dataset": dataset,
+        "teacher": True,
+        "reading": "MMHSA+R+MHSA",
+        "config": config,
+        "baseline": "abcdef1234567890",
+        "commit": "1234567abcdef",
+        "split": "ModApte",
+        "train_seed": 13,
+        "sizes": {"train": 7770, "test": 3019},
+        "methods": methods,
+        "tails": tails,
+        "curves": {"loss": [2.0, 1.5], "val_nDCG_at_5": [0.8, 0.9]},
+    }
 
 
 def _row(md: str, start: str) -> list[str]:
@@ -118,8 +148,18 @@ def test_unknown_table_is_an_error():
         runs.plan(5, [], [], ["x"])
 
 
-@pytest.mark.parametrize("path, output", [("reports/table2.md", True), ("dvc.lock", True), ("metrics/knn.json", True),
-                                          ("models/.gitignore", True), ("README.md", True), ("params.yaml", False), ("pipeline/model.py", False)])
+@pytest.mark.parametrize(
+    "path, output",
+    [
+        ("reports/table2.md", True),
+        ("dvc.lock", True),
+        ("metrics/knn.json", True),
+        ("models/.gitignore", True),
+        ("README.md", True),
+        ("params.yaml", False),
+        ("pipeline/model.py", False),
+    ],
+)
 def test_outputs_do_not_count_as_changes(path, output):
     assert runs.is_output(path) is output
 

@@ -10,21 +10,23 @@ import pyarrow as pa
 import pytest
 import scipy.sparse as sp
 
-from pipeline import embed, schemas
-from pipeline import neighbours as nb
-from pipeline.datasets import folder
-from pipeline.datasets.corpus import build_label_table
-from pipeline.teacher import (
+from pipeline import schemas
+from pipeline.data import folder
+from pipeline.data.corpus import build_label_table
+from pipeline.data.text import tokenise_corpus
+from pipeline.method import embed
+from pipeline.method import neighbours as nb
+from pipeline.method.teacher import (
     LabelSpace,
     build_teacher_tables,
-    knn_predict,
+    knn_rank,
     knn_scores,
     rank_rows,
     teacher_sets,
     teacher_tokens,
     vote_shares,
 )
-from pipeline.text import tokenise_corpus
+from pipeline.report import metrics
 from tests.tiny import make_docs, write_folder_dataset
 
 # --- the hand-built example -----------------------------------------------------------
@@ -124,7 +126,12 @@ def test_teacher_sets_without_parents(example):
     train, _, _, space = example
     labs, votes = teacher_sets(Q_IDX, Q_SIM, space.matrix(train["labels"]), space, parents=False)
     # q0: tennis .75, football .5, fruit .25, misc .25; q1: football 1.0, fruit .75, misc .75
-    assert names(space, labs) == [["tennis", "football", "fruit", "misc"], ["football", "fruit", "misc"], ["fruit"], ["football"]]
+    assert names(space, labs) == [
+        ["tennis", "football", "fruit", "misc"],
+        ["football", "fruit", "misc"],
+        ["fruit"],
+        ["football"],
+    ]
     assert votes.to_pylist()[0] == pytest.approx([0.75, 0.5, 0.25, 0.25])
 
 
@@ -147,7 +154,9 @@ def test_teacher_sets_literal_mode_keeps_only_labels_with_a_parent_and_their_par
 
 
 def test_rank_rows_breaks_ties_by_the_tie_break_then_caps():
-    scores = sp.csr_matrix(np.array([[0.5, 0.0, 0.5, 0.9], [0.0, 0.0, 0.0, 0.0], [0.1, 0.2, 0.3, 0.4]], dtype=np.float32))
+    scores = sp.csr_matrix(
+        np.array([[0.5, 0.0, 0.5, 0.9], [0.0, 0.0, 0.0, 0.0], [0.1, 0.2, 0.3, 0.4]], dtype=np.float32)
+    )
     labs, vals = rank_rows(scores, cap=2, tie_break=np.array([3, 0, 1, 2]))
     assert labs.to_pylist() == [[3, 2], [], [3, 2]]  # label 2 ranks before 0 (tie-break 1 < 3)
     assert vals.to_pylist() == [pytest.approx([0.9, 0.5]), [], pytest.approx([0.4, 0.3])]
@@ -167,7 +176,9 @@ def test_teacher_tokens_concatenate_descriptions_in_rank_order_and_truncate():
 
 
 def neighbour_table_of(ids, idx, sims, train_ids) -> pa.Table:
-    return schemas.conform(nb.neighbour_table(pa.array(ids), np.asarray(idx), np.asarray(sims, np.float32), train_ids), "neighbours")
+    return schemas.conform(
+        nb.neighbour_table(pa.array(ids), np.asarray(idx), np.asarray(sims, np.float32), train_ids), "neighbours"
+    )
 
 
 TRAIN_IDS = np.array(list(TRAIN), dtype=object)
@@ -179,6 +190,16 @@ def test_knn_scores_are_votes_for_the_labels_themselves(example):
     # q0: football .5 (t3), fruit .25 (t2), misc .25 (t1), tennis .75 (t3 + t1); no parents
     np.testing.assert_allclose(s[0], [0.5, 0.25, 0.25, 0.75, 0, 0])
     np.testing.assert_allclose(s[1], [1.0, 0.75, 0.75, 0, 0, 0])
+
+
+def knn_predict(docs, neigh, labels, top_k=10):
+    """What the knn stage does: rank by votes (``knn_rank``), then score the test split."""
+    predictions = knn_rank(docs, neigh, labels, top_k=top_k)
+    counts = dict(zip(labels["label"].to_pylist(), labels["train_count"].to_pylist()))
+    scores = metrics.evaluate(
+        docs["test"]["labels"].to_pylist(), predictions["labels"].to_pylist(), counts, len(docs["train"]), (1, 3, 5)
+    )
+    return predictions, scores
 
 
 def test_knn_predict_ranks_by_votes_and_reports_metrics(example):
@@ -220,7 +241,14 @@ def test_knn_predict_rejects_misaligned_neighbours(example):
 
 # Each train document's neighbours (itself excluded), best first:
 TRAIN_NEIGH = (
-    [[T["t5"], T["t3"]], [T["t3"], T["t2"]], [T["t4"], T["t0"]], [T["t0"], T["t1"]], [T["t1"], T["t5"]], [T["t0"], T["t3"]]],
+    [
+        [T["t5"], T["t3"]],
+        [T["t3"], T["t2"]],
+        [T["t4"], T["t0"]],
+        [T["t0"], T["t1"]],
+        [T["t1"], T["t5"]],
+        [T["t0"], T["t3"]],
+    ],
     [[0.9, 0.5], [0.5, 0.25], [0.5, 0.25], [0.5, 0.5], [0.5, 0.25], [0.9, 0.5]],
 )
 # Descriptions as token ids, in an order of their own (alphabetical, not the label table's).
@@ -245,13 +273,18 @@ def test_build_teacher_tables_by_hand(example):
         assert schemas.conform(tables[split], "teacher").num_rows == len(neigh[split])
         assert tables[split]["neighbours"].to_pylist() == neigh[split]["neighbours"].to_pylist()
     # test: e0 -> [tennis, sports, football], e1 -> [football, sports, fruit] (see the q0/q1 sums above)
-    assert tables["test"]["teacher_labels"].to_pylist() == [["tennis", "sports", "football"], ["football", "sports", "fruit"]]
+    assert tables["test"]["teacher_labels"].to_pylist() == [
+        ["tennis", "sports", "football"],
+        ["football", "sports", "fruit"],
+    ]
     # tennis 16 17, sports 19, football 10 11 | 6 tokens: football 10 11, sports 19, fruit 12
     assert tables["test"]["teacher_tokens"].to_pylist() == [[16, 17, 19, 10, 11], [10, 11, 19, 12]]
     # vote shares: e0's weights sum to 1.0 (tennis .75, sports .75, football .5); e1's to 1.75 (football 1.0,
     # sports 1.0, fruit .75)
     shares = tables["test"]["teacher_votes"].to_pylist()
-    assert shares[0] == pytest.approx([0.75, 0.75, 0.5]) and shares[1] == pytest.approx([1 / 1.75, 1 / 1.75, 0.75 / 1.75])
+    assert shares[0] == pytest.approx([0.75, 0.75, 0.5]) and shares[1] == pytest.approx(
+        [1 / 1.75, 1 / 1.75, 0.75 / 1.75]
+    )
     # train (top 3 of each vote list; ties in label order):
     #   t0 <- t5 .9, t3 .5: football 1.4, sports 1.4, tennis .5 -> covers football: 1
     #   t1 <- t3 .5, t2 .25: football .5, tennis .5, sports .5 (fruit, food .25 cut) -> tennis, not misc: 1/2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pipeline.text import (
+from pipeline.data.text import (
     PAD,
     PAD_ID,
     UNK,

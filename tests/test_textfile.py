@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.data.textfile import iter_lines, read_json_lines, read_json_texts, read_lines
 from pipeline.errors import DataError
-from pipeline.textfile import iter_lines, read_json_lines, read_json_texts, read_lines
 
 
 def test_lines_split_on_newlines_only(tmp_path):
@@ -53,10 +53,15 @@ def test_malformed_json_is_reported_with_its_line_and_column(tmp_path):
         next(rows)
 
 
-@pytest.mark.parametrize("record, message", [('{"id": 3}', "expected a JSON object with a 'text' field"),
-                                             ('["a list"]', "expected a JSON object with a 'text' field"),
-                                             ('{"text": 12}', "the 'text' field is not a string: 12"),
-                                             ('{"text": null}', "the 'text' field is not a string: null")])
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ('{"id": 3}', "expected a JSON object with a 'text' field"),
+        ('["a list"]', "expected a JSON object with a 'text' field"),
+        ('{"text": 12}', "the 'text' field is not a string: 12"),
+        ('{"text": null}', "the 'text' field is not a string: null"),
+    ],
+)
 def test_json_texts_report_a_record_without_a_text_string_at_its_line(tmp_path, record, message):
     f = tmp_path / "t.jsonl"
     f.write_text('{"id": "a", "text": "first"}\n\n' + record + "\n", encoding="utf-8")

@@ -10,15 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import torch
 import yaml
 
-from pipeline.model import ModelConfig
+from pipeline.engine.config import TrainConfig, member_seed
+from pipeline.engine.device import native_bf16, resolve_device
+from pipeline.engine.examples import Ragged, bucketed_batches, split_validation
+from pipeline.engine.infer import ProbabilityMean, ensemble_logits, predict_logits, top_k
+from pipeline.engine.loop import drop_teacher, fit, lr_factor, match_prior, positive_weights
 from pipeline.errors import ConfigError
-from pipeline.train import (ProbabilityMean, Ragged, TrainConfig, WeightAverage, best_epoch, bucketed_batches, drop_teacher, ensemble_logits, fit, lr_factor,
-                            match_prior, member_seed, native_bf16, positive_weights, predict_logits, refit_schedule, resolve_device, split_validation, top_k)
+from pipeline.method.model import ModelConfig
 from tests.tiny import write_folder_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,12 +63,16 @@ def test_top_k_orders_and_scores():
 
 
 def _tiny_examples():
-    from pipeline.predict import examples
+    from pipeline.engine.examples import make_examples as examples
 
     rng = np.random.default_rng(0)
     n, labels = 40, pa.array(["a", "b", "c"])
-    tokens = pa.table({"id": [str(i) for i in range(n)],
-                       "tokens": [rng.integers(2, 30, rng.integers(3, 12)).tolist() for _ in range(n)]})
+    tokens = pa.table(
+        {
+            "id": [str(i) for i in range(n)],
+            "tokens": [rng.integers(2, 30, rng.integers(3, 12)).tolist() for _ in range(n)],
+        }
+    )
     teach = pa.table({"id": tokens["id"], "teacher_tokens": [rng.integers(2, 30, 4).tolist() for _ in range(n)]})
     docs = pa.table({"id": tokens["id"], "labels": [[["a", "b", "c"][i % 3]] for i in range(n)]})
     return examples(tokens, teach, docs, labels)
@@ -115,37 +121,35 @@ def test_probability_mean_by_hand_and_at_saturation():
     far.add(np.array([[80.0, -80.0, -60.0]], np.float32))
     out = far.logits
     assert np.all(np.isfinite(out)) and out.dtype == np.float32
-    assert out[0, 0] == pytest.approx(60 + np.log(2), abs=1e-4) and out[0, 1] == pytest.approx(-60 - np.log(2), abs=1e-4)
+    assert out[0, 0] == pytest.approx(60 + np.log(2), abs=1e-4) and out[0, 1] == pytest.approx(
+        -60 - np.log(2), abs=1e-4
+    )
     assert abs(out[0, 2]) < 1e-4  # one sure yes, one sure no: even odds
 
 
-def test_members_are_given_once_or_per_dataset():
-    assert TrainConfig.from_params({"members": 3}, "reuters21578").members == 3
-    per = {"members": {"rcv1-v2-subset": 3, "reuters21578": 1}}
-    assert TrainConfig.from_params(per, "rcv1-v2-subset").members == 3
-    assert TrainConfig.from_params(per, "folder").members == 1  # not listed: one network
-    assert TrainConfig.from_params({}, "folder").members == 1
+def test_members_are_a_whole_number_and_not_part_of_a_members_settings():
+    assert TrainConfig.from_dict({"members": 3}).members == 3
+    assert TrainConfig.from_dict({}).members == 1
     assert "members" not in TrainConfig(members=3).member_settings()
-    for bad in (0, -1, 2.5, True, "3"):
+    for bad in (0, -1, 2.5, True, "3", {"folder": 2}):
         with pytest.raises(ConfigError, match="train.members must be a whole number"):
-            TrainConfig.from_params({"members": bad}, "folder")
+            TrainConfig.from_dict({"members": bad})
 
 
 def test_propensity_weight_weighs_rare_labels_positives_more():
     inv_ps = np.array([1.2, 3.0, 9.0])
     cpu = torch.device("cpu")
     assert positive_weights(inv_ps, 0.0, cpu) is None  # off: the loss is Eq. 19's, untouched
-    assert torch.allclose(positive_weights(inv_ps, 0.5, cpu), torch.tensor([1.2 ** 0.5, 3 ** 0.5, 3.0]))
+    assert torch.allclose(positive_weights(inv_ps, 0.5, cpu), torch.tensor([1.2**0.5, 3**0.5, 3.0]))
     assert torch.allclose(positive_weights(inv_ps, 1, cpu), torch.tensor([1.2, 3.0, 9.0]))
     with pytest.raises(ValueError, match="inverse propensities"):
         positive_weights(None, 1.0, cpu)
     for bad in (-0.5, True, "1"):
         with pytest.raises(ConfigError, match="train.propensity_weight"):
             TrainConfig(propensity_weight=bad)
-    per = {"propensity_weight": {"reuters21578": 0.5}}
-    assert TrainConfig.from_params(per, "reuters21578").propensity_weight == 0.5
-    assert TrainConfig.from_params(per, "folder").propensity_weight == 0.0  # not listed: off
-    assert TrainConfig.from_params({"propensity_weight": 1}, "folder").propensity_weight == 1
+    assert TrainConfig.from_dict({"propensity_weight": 1}).propensity_weight == 1
+    with pytest.raises(ConfigError, match="train.propensity_weight"):
+        TrainConfig.from_dict({"propensity_weight": {"reuters21578": 0.5}})  # per dataset: the dataset's own section
 
 
 def test_propensity_weight_raises_the_scores_of_the_label_it_weighs_most():
@@ -201,53 +205,16 @@ def test_a_dropped_teacher_takes_its_vote_shares_with_it():
     assert match_prior(None, teacher) is None and match_prior(prior, None) is prior
 
 
-def test_weight_average_is_a_bias_corrected_moving_average():
-    net = torch.nn.Linear(2, 1)
-    avg = WeightAverage(net, decay=0.9)
-    seen = []
-    for w in (1.0, 3.0, -2.0):
-        with torch.no_grad():
-            net.weight.fill_(w)
-        avg.update(net)
-        seen.append(w)
-        # by hand: weights 0.9^(t-i) * 0.1 for step i, normalised by 1 - 0.9^t
-        t = len(seen)
-        expect = sum(0.1 * 0.9 ** (t - 1 - i) * x for i, x in enumerate(seen)) / (1 - 0.9 ** t)
-        assert torch.allclose(avg.state["weight"], torch.full((1, 2), expect))
-    assert torch.allclose(avg.state["weight"][0, 0], torch.tensor((0.81 * 1 + 0.9 * 3 - 2) / 2.71))
-    with avg.swapped_in(net) as lent:  # validation sees the average ...
-        assert lent is net and torch.allclose(net.weight, avg.state["weight"])
-    assert torch.equal(net.weight, torch.full((1, 2), -2.0))  # ... and training goes on from its own weights
-    again = WeightAverage(net, decay=0.5)
-    again.load_state_dict(avg.state_dict())
-    assert again.decay == 0.9 and again.steps == 3 and torch.equal(again.state["weight"], avg.state["weight"])
-
-
-def test_training_keeps_the_averaged_weights_and_resumes_them(tmp_path):
-    mc = ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8)
-    tc = dict(batch_size=8, lr=1e-2, val_fraction=0.2, early_stop=10, ema=0.9)
-    m_avg, h_avg = fit(mc, TrainConfig(epochs=4, **tc), _tiny_examples(), None, progress=False)
-    m_raw, h_raw = fit(mc, TrainConfig(epochs=4, **{**tc, "ema": 0.0}), _tiny_examples(), None, progress=False)
-    assert [r["loss"] for r in h_avg] == [r["loss"] for r in h_raw]  # averaging never touches the training itself
-    assert not torch.equal(m_avg.w_out.weight, m_raw.w_out.weight)  # but the kept model is the average
-    # stopped after epoch 2 and continued to 4 from the checkpoint: the average is restored too
-    ckpt = tmp_path / "train.ckpt"
-    fit(mc, TrainConfig(epochs=2, **tc), _tiny_examples(), None, checkpoint=ckpt, fingerprint="f", progress=False)
-    m_res, h_res = fit(mc, TrainConfig(epochs=4, **tc), _tiny_examples(), None, checkpoint=ckpt, fingerprint="f", progress=False)
-    same = ("epoch", "loss", "lr", "val_P@1", "val_nDCG@5")
-    assert [[r[k] for k in same] for r in h_res] == [[r[k] for k in same] for r in h_avg]
-    for (k1, v1), (k2, v2) in zip(m_res.state_dict().items(), m_avg.state_dict().items()):
-        assert k1 == k2 and torch.equal(v1, v2)
-
-
 @pytest.mark.parametrize("sparse", [True, False])
 def test_embedding_learns_at_its_own_rate(sparse):
-    from pipeline.model import TReaderXML
-    from pipeline.train import _optimizers
+    from pipeline.engine.loop import optimizers
+    from pipeline.method.model import TReaderXML
 
     torch.manual_seed(0)
-    model = TReaderXML(ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8, sparse_embedding=sparse))
-    opts = _optimizers(model, 1e-3, embedding_lr=10.0)
+    model = TReaderXML(
+        ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8, sparse_embedding=sparse)
+    )
+    opts = optimizers(model, 1e-3, embedding_lr=10.0)
     groups = [g for o in opts for g in o.param_groups]
     emb = [g for g in groups if any(p is model.embed.weight for p in g["params"])]
     assert len(emb) == 1 and emb[0]["lr"] == pytest.approx(1e-2) and emb[0]["params"] == [model.embed.weight]
@@ -256,59 +223,28 @@ def test_embedding_learns_at_its_own_rate(sparse):
     assert n_params == len(list(model.parameters()))  # every weight is trained exactly once
     model.cfg.freeze_embedding = True
     model.embed.weight.requires_grad_(False)
-    assert all(p is not model.embed.weight for o in _optimizers(model, 1e-3, 10.0) for g in o.param_groups for p in g["params"])
+    assert all(
+        p is not model.embed.weight for o in optimizers(model, 1e-3, 10.0) for g in o.param_groups for p in g["params"]
+    )
 
 
-@pytest.mark.parametrize("bad", [{"embedding_lr": 0}, {"schedule": "linear"}, {"warmup": -1}, {"clip": -0.1}, {"teacher_dropout": 1.0}, {"ema": 1.0}, {"ema": -0.1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"embedding_lr": 0},
+        {"schedule": "linear"},
+        {"warmup": -1},
+        {"clip": -0.1},
+        {"teacher_dropout": 1.0},
+    ],
+)
 def test_invalid_schedule_settings_raise(bad):
     with pytest.raises(ConfigError, match="invalid training settings"):
         TrainConfig(**bad)
 
 
-def test_refit_replays_the_learning_rates_up_to_the_kept_epoch():
-    rows = [{"epoch": e, "lr": lr, "val_nDCG@5": v} for e, lr, v in
-            [(1, 1.0, 0.5), (2, 1.0, 0.7), (3, 0.5, 0.6), (4, 0.5, 0.7), (5, 0.25, 0.65)]]
-    assert best_epoch(rows, "nDCG@5") == 2  # the first of the tied best, as training keeps it
-    assert refit_schedule(rows, "nDCG@5") == [1.0, 1.0]
-    rows[3]["val_nDCG@5"] = 0.8
-    assert refit_schedule(rows, "nDCG@5") == [1.0, 1.0, 0.5, 0.5]
-    assert best_epoch([], "nDCG@5") == 0 and refit_schedule([], "nDCG@5") == []
-
-
-def test_a_refit_trains_on_every_text_at_the_replayed_rates(monkeypatch):
-    import pipeline.train as train_mod
-
-    sizes = []
-    real = train_mod.bucketed_batches
-    monkeypatch.setattr(train_mod, "bucketed_batches", lambda lengths, *a: sizes.append(len(lengths)) or real(lengths, *a))
-    mc = ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=4, bottleneck=8)
-    tc = TrainConfig(epochs=4, batch_size=8, lr=1e-2, val_fraction=0.2, early_stop=10, lr_patience=1, refit=True)
-    first, h1 = fit(mc, tc, _tiny_examples(), None, progress=False)
-    schedule = [1e-2, 5e-3, 5e-3]
-    second, h2 = fit(mc, tc, _tiny_examples(), None, progress=False, replay=schedule)
-    assert sizes == [32] * 4 + [40] * 3  # the first run on the fit split; the refit on all 40 texts, 3 epochs
-    assert [r["lr"] for r in h2] == schedule and [r["epoch"] for r in h2] == [1, 2, 3]
-    assert not any(k.startswith("val_") for r in h2 for k in r) and all(r["loss"] > 0 for r in h2)
-    assert not torch.equal(first.w_out.weight, second.w_out.weight)
-    third, _ = fit(mc, tc, _tiny_examples(), None, progress=False, replay=schedule + [5e-3])
-    assert not torch.equal(second.w_out.weight, third.w_out.weight)  # the last weights are kept: one more epoch moves them
-    again, h3 = fit(mc, tc, _tiny_examples(), None, progress=False, replay=schedule)
-    assert [r["loss"] for r in h3] == [r["loss"] for r in h2] and torch.equal(again.w_out.weight, second.w_out.weight)
-    with pytest.raises(ValueError, match="at least one epoch"):
-        fit(mc, tc, _tiny_examples(), None, progress=False, replay=[])
-
-
-def test_refit_settings():
-    with pytest.raises(ConfigError, match="needs a validation split"):
-        TrainConfig(refit=True, val_fraction=0)
-    with pytest.raises(ConfigError, match="true or false"):
-        TrainConfig(refit="yes")
-    # the first run does not depend on whether a refit follows: its checkpoint serves both
-    assert TrainConfig(refit=True).member_settings() == TrainConfig().member_settings()
-
-
 def test_bf16_setting_is_true_false_or_auto_and_auto_is_fp32_on_a_cpu(monkeypatch):
-    import pipeline.train as train_mod
+    import pipeline.engine.config as train_mod
 
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
     for bad in ("yes", 1.5, None):
@@ -359,20 +295,36 @@ def pipeline_dir(tmp_path_factory):
     return tmp
 
 
-def _run(stage: str, tmp: Path, extra: list[str], kill_at: str | None = None, params: str = "params.yaml",
-         checkpoints: str | None = None) -> subprocess.CompletedProcess:
+def _run(
+    stage: str,
+    tmp: Path,
+    extra: list[str],
+    kill_at: str | None = None,
+    params: str = "params.yaml",
+    checkpoints: str | None = None,
+) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     if checkpoints:
         env["TREADER_CHECKPOINTS"] = str(tmp / checkpoints)
     env.pop("TREADER_TEST_KILL_AT", None)
     if kill_at:
         env["TREADER_TEST_KILL_AT"] = kill_at
-    return subprocess.run([sys.executable, str(REPO / "stages" / f"{stage}.py"), "--params", str(tmp / params), *extra],
-                          cwd=tmp, capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, str(REPO / "stages" / f"{stage}.py"), "--params", str(tmp / params), *extra],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
 
 
 def _train(tmp: Path, name: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
-    return _run("train", tmp, ["--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")], kill_at)
+    return _run(
+        "train",
+        tmp,
+        ["--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")],
+        kill_at,
+    )
 
 
 def _weights(path: Path) -> dict:
@@ -423,23 +375,34 @@ def test_killed_training_resumes_and_ends_the_same(pipeline_dir, straight, kill_
     assert len((tmp / f"live-{name}" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()) == 1 + 5
 
 
-def _train_with(tmp: Path, name: str, ckpts: str, train: dict, kill_at: str | None = None) -> subprocess.CompletedProcess:
+def _train_with(
+    tmp: Path, name: str, ckpts: str, train: dict, kill_at: str | None = None
+) -> subprocess.CompletedProcess:
     """The train stage with params.yaml's `train` section updated by ``train``, checkpoints in ``tmp/ckpts``."""
     params = yaml.safe_load((tmp / "params.yaml").read_text())
     params["train"].update(train)
     (tmp / f"params-{name}.yaml").write_text(yaml.safe_dump(params))
-    return _run("train", tmp, ["--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")],
-                kill_at, params=f"params-{name}.yaml", checkpoints=ckpts)
+    return _run(
+        "train",
+        tmp,
+        ["--data", str(tmp / "data"), "--models", str(tmp / name), "--live-dir", str(tmp / f"live-{name}")],
+        kill_at,
+        params=f"params-{name}.yaml",
+        checkpoints=ckpts,
+    )
 
 
-def _train_members(tmp: Path, name: str, members: int, ckpts: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
+def _train_members(
+    tmp: Path, name: str, members: int, ckpts: str, kill_at: str | None = None
+) -> subprocess.CompletedProcess:
     # per dataset, as params.yaml gives it; one after the other, so member 0 is the plain run's network
     # (same threads; members at once are tested below)
-    return _train_with(tmp, name, ckpts, {"members": {"folder": members, "reuters21578": 1}, "jobs": 1}, kill_at)
+    return _train_with(tmp, name, ckpts, {"members": members, "jobs": 1}, kill_at)
 
 
 def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_model(pipeline_dir, straight):
-    from pipeline.predict import Predictor, examples
+    from pipeline.engine.examples import make_examples as examples
+    from pipeline.engine.predict import Predictor
 
     tmp = pipeline_dir
     whole = _train_members(tmp, "ens-whole", 2, "ckpt-ens-whole")
@@ -465,9 +428,15 @@ def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_
     config = json.loads((tmp / "ens-whole" / "folder" / "config.json").read_text())
     assert config["train"]["members"] == 2 and len(config["members"]) == 2
     assert config["history"] == config["members"][0]["history"]
-    assert config["usage"]["train_s"] == pytest.approx(sum(r["seconds"] for m in config["members"] for r in m["history"]), abs=0.1)
-    assert config["usage"]["train_wall_s"] >= config["usage"]["train_s"] - 0.1  # one member after the other: the clock holds every epoch
-    assert set(config["ensemble_val"]) >= {"P@1", "nDCG@5"} and all(0 <= v <= 1 for v in config["ensemble_val"].values())
+    assert config["usage"]["train_s"] == pytest.approx(
+        sum(r["seconds"] for m in config["members"] for r in m["history"]), abs=0.1
+    )
+    assert (
+        config["usage"]["train_wall_s"] >= config["usage"]["train_s"] - 0.1
+    )  # one member after the other: the clock holds every epoch
+    assert set(config["ensemble_val"]) >= {"P@1", "nDCG@5"} and all(
+        0 <= v <= 1 for v in config["ensemble_val"].values()
+    )
     live = tmp / "live-ens-whole" / "plots" / "metrics"
     for f in ("loss.tsv", "member1/loss.tsv"):
         assert len((live / f).read_text().splitlines()) == 1 + 5, f
@@ -475,80 +444,30 @@ def test_an_ensemble_resumes_member_by_member_and_its_first_member_is_the_plain_
     pred = Predictor.load(tmp / "ens-whole" / "folder", device="cpu")
     assert len(pred.models) == 2 and pred.model is pred.models[0]
     texts = ["alpha beta gamma", "delta epsilon"]
-    from pipeline import embed, text as text_mod
+    from pipeline.data import text as text_mod
+    from pipeline.method import embed
+
     tokens = text_mod.tokenise(texts, pred.vocab, 50)
     tok = pa.table({"id": ["0", "1"], "tokens": tokens})
-    data = examples(tok, pred.teacher_table(tok["id"], embed.doc_vectors(tokens, pred.word_vectors)), None, pred.outputs)
+    data = examples(
+        tok, pred.teacher_table(tok["id"], embed.doc_vectors(tokens, pred.word_vectors)), None, pred.outputs
+    )
     each = [predict_logits(m, data, pred.device) for m in pred.models]
     prob = sum(1 / (1 + np.exp(-e.astype(np.float64))) for e in each) / 2
     assert np.allclose(pred.logits(data), np.log(prob / (1 - prob)), atol=1e-5) and not np.allclose(each[0], each[1])
     # growing the ensemble keeps the members already trained: a third member is the only one trained
     grown = _train_members(tmp, "ens-grown", 3, "ckpt-ens-whole")
     assert grown.returncode == 0, grown.stderr
-    assert grown.stderr.count("after epoch 5") == 2 and len(json.loads((tmp / "ens-grown" / "folder" / "config.json").read_text())["members"]) == 3
+    assert (
+        grown.stderr.count("after epoch 5") == 2
+        and len(json.loads((tmp / "ens-grown" / "folder" / "config.json").read_text())["members"]) == 3
+    )
     # a copied ensemble with a member missing is refused in one line
     (tmp / "ens-grown" / "folder" / "model-member2.pt").unlink()
     from pipeline.errors import DataError
+
     with pytest.raises(DataError, match=r"incomplete model directory \(an ensemble of 3\), missing model-member2.pt"):
         Predictor.load(tmp / "ens-grown" / "folder", device="cpu")
-
-
-def test_a_refit_follows_the_first_run_reuses_its_checkpoint_and_resumes_after_a_kill(pipeline_dir):
-    # a rate at which the tiny model's validation improves after epoch 1; fp32 on every machine, so its epochs do too
-    tmp, fast = pipeline_dir, {"lr": 0.01, "bf16": False}  # (at 0.01 validation keeps epoch 5 of 5 here; 0.02 kept 2)
-    # a plain run first, then the refit switched on: the first run is not trained again
-    assert _train_with(tmp, "refit-plain", "ckpt-refit", {**fast, "refit": False}).returncode == 0
-    whole = _train_with(tmp, "refit-whole", "ckpt-refit", {**fast, "refit": True})
-    assert whole.returncode == 0, whole.stderr
-    assert "then refit on all of train" in whole.stdout and "train.ckpt after epoch 5" in whole.stderr
-    config = json.loads((tmp / "refit-whole" / "folder" / "config.json").read_text())
-    plain = json.loads((tmp / "refit-plain" / "folder" / "config.json").read_text())
-    assert config["history"] == plain["history"] and config["best_epoch"] == plain["best_epoch"]
-    kept = config["best_epoch"]
-    assert kept >= 3  # (so that the kill below lands inside the refit)
-    assert config["refit"][0]["epochs"] == kept and [r["lr"] for r in config["refit"][0]["history"]] == [r["lr"] for r in plain["history"][:kept]]
-    assert config["usage"]["train_s"] == pytest.approx(sum(r["seconds"] for r in config["history"] + config["refit"][0]["history"]), abs=0.1)
-    refit_w, plain_w = _weights(tmp / "refit-whole"), _weights(tmp / "refit-plain")
-    assert not torch.equal(refit_w["w_out.weight"], plain_w["w_out.weight"])  # the saved network is the refit
-    live = tmp / "live-refit-whole" / "plots" / "metrics"
-    assert len((live / "refit" / "loss.tsv").read_text().splitlines()) == 1 + kept and not (live / "refit" / "val_P_at_1.tsv").exists()
-    assert len((live / "loss.tsv").read_text().splitlines()) == 1 + 5
-    assert len((live / "val_PSP_at_5.tsv").read_text().splitlines()) == 1 + 5  # the propensity-scored curve too
-    # killed inside the refit's epoch 2, it resumes the same
-    killed = _train_with(tmp, "refit-killed", "ckpt-refit-killed", {**fast, "refit": True}, kill_at="r2:1")
-    assert killed.returncode == -9 and not (tmp / "refit-killed" / "folder").exists()
-    ck = tmp / "ckpt-refit-killed" / "folder"
-    assert torch.load(ck / "train.ckpt", weights_only=False)["epoch"] == 5
-    assert torch.load(ck / "train-refit.ckpt", weights_only=False)["epoch"] == 1
-    resumed = _train_with(tmp, "refit-killed", "ckpt-refit-killed", {**fast, "refit": True})
-    assert resumed.returncode == 0, resumed.stderr
-    assert "train.ckpt after epoch 5" in resumed.stderr and "train-refit.ckpt after epoch 1" in resumed.stderr
-    again = _weights(tmp / "refit-killed")
-    assert again.keys() == refit_w.keys() and all(torch.equal(again[k], refit_w[k]) for k in again)
-    resumed_config = json.loads((tmp / "refit-killed" / "folder" / "config.json").read_text())
-    assert [r["loss"] for r in resumed_config["refit"][0]["history"]] == [r["loss"] for r in config["refit"][0]["history"]]
-    # the evaluate stage scores the refit network and says so
-    ev = _run("evaluate", tmp, ["--data", str(tmp / "data"), "--models", str(tmp / "refit-whole"), "--out", str(tmp / "metrics-refit")])
-    assert ev.returncode == 0, ev.stderr
-    assert json.loads((tmp / "metrics-refit" / "treaderxml.json").read_text())["refit"] is True
-
-
-def test_bench_tune_refit_scores_both_networks_on_a_split_neither_trained_on(pipeline_dir):
-    tmp = pipeline_dir
-    res = subprocess.run([sys.executable, str(REPO / "bench" / "tune_refit.py"), "--dataset", "folder", "--data", str(tmp / "data"),
-                          "--params", str(tmp / "params.yaml"), "--set", "train.lr=0.02"], capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert res.returncode == 0, res.stderr
-    n = len(pq.read_table(tmp / "data" / "folder" / "prepared" / "train.parquet"))
-    n_val = len(split_validation(n, 0.1, 13)[1])
-    assert f"{n - n_val} texts stand for train, {n_val} validate" in res.stdout
-    out = json.loads(res.stdout.strip().splitlines()[-1])
-    kept = out["kept_epoch"]
-    assert 1 <= kept <= 5 and f"kept epoch {kept}; refit on all {n - n_val} texts" in res.stdout
-    assert res.stdout.count("refit epoch ") == kept and res.stdout.count("  epoch ") == 5
-    for k in ("P@1", "nDCG@5", "PSP@5"):
-        assert 0 <= out["plain"][k] <= 1 and 0 <= out["refit"][k] <= 1
-        assert out["refit - plain"][k] == pytest.approx(out["refit"][k] - out["plain"][k])
-    assert out["plain"] != out["refit"]  # two different networks
 
 
 def test_checkpoint_of_other_parameters_is_ignored(pipeline_dir):
@@ -559,8 +478,12 @@ def test_checkpoint_of_other_parameters_is_ignored(pipeline_dir):
     params = yaml.safe_load((tmp / "params.yaml").read_text())
     params["train"]["lr"] = 0.001
     (tmp / "params2.yaml").write_text(yaml.safe_dump(params))
-    res = _run("train", tmp, ["--data", str(tmp / "data"), "--models", str(tmp / "other"), "--live-dir", str(tmp / "live-other")],
-               params="params2.yaml")
+    res = _run(
+        "train",
+        tmp,
+        ["--data", str(tmp / "data"), "--models", str(tmp / "other"), "--live-dir", str(tmp / "live-other")],
+        params="params2.yaml",
+    )
     assert res.returncode == 0, res.stderr
     assert "ignoring" in res.stderr and "resuming" not in res.stderr
     assert torch.load(ckpt, weights_only=False)["epoch"] == 5
@@ -568,12 +491,12 @@ def test_checkpoint_of_other_parameters_is_ignored(pipeline_dir):
 
 @pytest.mark.parametrize("sparse", [True, False])
 def test_clip_bounds_every_weight_but_the_embedding(sparse):
-    from pipeline.model import TReaderXML
-    from pipeline.train import _optimizers, train_step
+    from pipeline.engine.loop import optimizers, train_step
+    from pipeline.method.model import TReaderXML
 
     torch.manual_seed(0)
     model = TReaderXML(ModelConfig(vocab_size=30, n_labels=3, d_model=8, n_heads=2, sparse_embedding=sparse))
-    opts = _optimizers(model, 1e-3)
+    opts = optimizers(model, 1e-3)
     text = torch.randint(1, 30, (4, 6))
     teacher = torch.randint(1, 30, (4, 3))
     y = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
@@ -590,7 +513,7 @@ def test_members_trained_at_once_are_the_members_trained_one_after_the_other(pip
     """train.jobs 2: two processes of one thread each give the networks one process gives with one
     thread; a process killed mid-epoch stops the stage with a one-line error, keeps every
     member's checkpoint, and the next run resumes them and ends the same."""
-    tmp, one = pipeline_dir, {"threads": 1, "members": {"folder": 3}}
+    tmp, one = pipeline_dir, {"threads": 1, "members": 3}
     seq = _train_with(tmp, "jobs-seq", "ckpt-jobs-seq", {**one, "jobs": 1})
     assert seq.returncode == 0, seq.stderr
     par = _train_with(tmp, "jobs-par", "ckpt-jobs-par", {**one, "jobs": 2})
@@ -605,7 +528,9 @@ def test_members_trained_at_once_are_the_members_trained_one_after_the_other(pip
 
     assert same("jobs-seq", "jobs-par")
     cs, cp = (json.loads((tmp / d / "folder" / "config.json").read_text()) for d in ("jobs-seq", "jobs-par"))
-    assert [[r["loss"] for r in m["history"]] for m in cs["members"]] == [[r["loss"] for r in m["history"]] for m in cp["members"]]
+    assert [[r["loss"] for r in m["history"]] for m in cs["members"]] == [
+        [r["loss"] for r in m["history"]] for m in cp["members"]
+    ]
     assert cp["train"]["jobs"] == 2 and cp["train"]["threads"] == 1 and cs["ensemble_val"] == cp["ensemble_val"]
     for c in (cs, cp):  # train_s sums every member's epochs; the clock holds at least each process's own members
         assert c["usage"]["train_wall_s"] >= max(sum(r["seconds"] for r in m["history"]) for m in c["members"]) - 0.1
@@ -627,14 +552,17 @@ def test_members_trained_at_once_are_the_members_trained_one_after_the_other(pip
 
 
 def test_member_jobs_shares_the_cores_out_on_a_cpu_only():
-    from pipeline.train import TrainConfig, member_jobs
+    from pipeline.engine.config import TrainConfig
+    from pipeline.engine.ensemble import member_jobs
 
     cpu, cores = torch.device("cpu"), torch.get_num_threads()
     assert member_jobs(TrainConfig(members=4, jobs=1), cpu) == (1, 0)
     assert member_jobs(TrainConfig(members=1, jobs=2), cpu) == (1, 0)  # one member: one process, threads as given
     assert member_jobs(TrainConfig(members=4, jobs=2, threads=3), cpu) == (2, 3)  # threads given: per process
     assert member_jobs(TrainConfig(members=3, jobs=2), cpu) == (2, max(1, cores // 2))
-    assert member_jobs(TrainConfig(members=3, jobs="auto"), cpu) == ((1, 0) if cores == 1 else (min(3, cores), max(1, cores // min(3, cores))))
+    assert member_jobs(TrainConfig(members=3, jobs="auto"), cpu) == (
+        (1, 0) if cores == 1 else (min(3, cores), max(1, cores // min(3, cores)))
+    )
     assert member_jobs(TrainConfig(members=4, jobs="auto"), torch.device("cuda")) == (1, 0)  # never on a GPU
     with pytest.raises(ValueError, match="train.jobs is how many members train at once"):
         TrainConfig(jobs=0)

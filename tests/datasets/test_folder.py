@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import datasets, schemas
-from pipeline.datasets import folder
+from pipeline import schemas
+from pipeline.data import datasets, folder
 from pipeline.errors import DataError
 from tests.tiny import DESCRIPTIONS, TOPICS, make_docs, write_folder_dataset
 
@@ -179,7 +179,12 @@ def test_malformed_json_names_file_and_line(tmp_path):
 
 @pytest.mark.parametrize("name", ["train_texts.txt", "train_labels.txt"])
 def test_xmlrepo_file_not_in_utf8_names_file_and_line(tmp_path, name):
-    for f, content in {"train_texts.txt": "one\ntwo\n", "train_labels.txt": "a\nb\n", "test_texts.txt": "t\n", "test_labels.txt": "a\n"}.items():
+    for f, content in {
+        "train_texts.txt": "one\ntwo\n",
+        "train_labels.txt": "a\nb\n",
+        "test_texts.txt": "t\n",
+        "test_labels.txt": "a\n",
+    }.items():
         (tmp_path / f).write_text(content)
     (tmp_path / name).write_bytes((tmp_path / name).read_bytes() + "caf\u00e9\n".encode("latin-1"))
     with pytest.raises(DataError) as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import schemas
-from pipeline.datasets import rcv1
+from pipeline.data import rcv1
 from pipeline.errors import DataError
 
 TAXONOMY = "Root\tCCAT\tECAT\nCCAT\tC15\tC31\tC32\nC15\tC151\nC31\tC313\nECAT\tE11\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import schemas
-from pipeline.datasets import reuters
+from pipeline.data import reuters
 from pipeline.errors import DataError
 
 CATEGORIES = """\
@@ -93,7 +93,9 @@ def test_parse_sgm_reads_attributes_topics_and_title_plus_body(tmp_path):
 
 def test_parse_sgm_unescapes_entities(tmp_path):
     path = tmp_path / "reut2-000.sgm"
-    path.write_text(sgm(record(1, ["acq"], title="AT&amp;T &lt;T> BUYS", body="Price &gt; 5 &#38; rising\x1enow&#22;&#1;")))
+    path.write_text(
+        sgm(record(1, ["acq"], title="AT&amp;T &lt;T> BUYS", body="Price &gt; 5 &#38; rising\x1enow&#22;&#1;"))
+    )
     (rec,) = reuters.parse_sgm(path)
     # entities decoded; the control characters (&#2;, &#3;, raw bytes) are gone
     assert rec["text"] == "AT&T <T> BUYS\nPrice > 5 & rising now Reuter"
@@ -101,11 +103,15 @@ def test_parse_sgm_unescapes_entities(tmp_path):
 
 def test_parse_sgm_title_only_and_unproc_texts(tmp_path):
     path = tmp_path / "reut2-000.sgm"
-    path.write_text(sgm(
-        record(1, ["earn"], title="SHORT BRIEF", body=None),
-        record(2, ["money-supply"], unproc="FEDERAL RESERVE WEEKLY REPORT\n  M-1....736.7 &lt;up> 2.1\n Reuter\n&#3;"),
-        record(3, ["earn"], title=None, body=None),
-    ))
+    path.write_text(
+        sgm(
+            record(1, ["earn"], title="SHORT BRIEF", body=None),
+            record(
+                2, ["money-supply"], unproc="FEDERAL RESERVE WEEKLY REPORT\n  M-1....736.7 &lt;up> 2.1\n Reuter\n&#3;"
+            ),
+            record(3, ["earn"], title=None, body=None),
+        )
+    )
     brief, unproc, empty = reuters.parse_sgm(path)
     assert brief["text"] == "SHORT BRIEF"
     assert unproc["text"] == "FEDERAL RESERVE WEEKLY REPORT M-1....736.7 <up> 2.1 Reuter"
@@ -224,8 +230,13 @@ def test_load_labels_table(tiny_corpus):
     assert tiny_corpus.labels.schema == schemas.SCHEMAS["labels"]
     assert tiny_corpus.labels.to_pylist() == [
         {"label": "cocoa", "description": "cocoa", "parent": "group:commodity", "train_count": 2, "test_count": 2},
-        {"label": "money-fx", "description": "Money/Foreign Exchange", "parent": "group:subject",
-         "train_count": 1, "test_count": 1},
+        {
+            "label": "money-fx",
+            "description": "Money/Foreign Exchange",
+            "parent": "group:subject",
+            "train_count": 1,
+            "test_count": 1,
+        },
         {"label": "group:commodity", "description": "Commodity", "parent": None, "train_count": 0, "test_count": 0},
         {"label": "group:subject", "description": "Subject", "parent": None, "train_count": 0, "test_count": 0},
     ]

@@ -27,7 +27,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pipeline.errors import ConfigError
-from pipeline.params import for_dataset
 
 READINGS = ("none", "MMHSA+R", "MHSA+R", "MHSA+R+MMHSA", "MMHSA+MHSA", "MMHSA+R+MHSA")
 POOLS = ("max", "mean")
@@ -38,14 +37,6 @@ def check_reading(reading: str) -> str:
     if reading not in READINGS:
         raise ConfigError(f"unknown reading {reading!r}; valid readings: {', '.join(READINGS)}")
     return reading
-
-
-def per_dataset(value, dataset: str, key: str = "teacher_prior") -> bool:
-    """A switch given once (true/false) or per dataset ({name: true/false}; a name not listed is false)."""
-    value = for_dataset(value, dataset, False)
-    if not isinstance(value, bool):
-        raise ConfigError(f"model.{key} must be true, false or a mapping of dataset names to true/false; got {value!r}")
-    return value
 
 
 @dataclass
@@ -61,7 +52,9 @@ class ModelConfig:
     dropout: float = 0.2  # on the embeddings and the pooled vector
     attention_dropout: float = 0.0  # on the attention weights; 0 lets attention run as one fused kernel (README)
     norm: bool = False  # LayerNorm after every attention layer (and its residual); not in the paper
-    residual: str = "first"  # first: R wraps a "+R" Reading's first layer (Eq. 14-15) | all: every layer (not in the paper)
+    residual: str = (
+        "first"  # first: R wraps a "+R" Reading's first layer (Eq. 14-15) | all: every layer (not in the paper)
+    )
     teacher_prior: bool = False  # add w_l * (teacher vote share of l) to each logit; not in the paper
     freeze_embedding: bool = False
     sparse_embedding: bool = True
@@ -87,10 +80,16 @@ class ModelConfig:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
     @classmethod
-    def from_params(cls, model: dict, dataset: str, **fixed) -> "ModelConfig":
-        """From a `model` parameter section, with ``model.teacher_prior`` resolved for ``dataset``, and ``fixed``
-        (shapes, `reading`, `teacher`) on top."""
-        return cls.from_dict({**model, **fixed, "teacher_prior": per_dataset(model.get("teacher_prior", False), dataset)})
+    def from_params(cls, model: dict, **fixed) -> "ModelConfig":
+        """From a `model` parameter section (the dataset's own values already merged in,
+        ``settings.resolve``), with ``fixed`` (shapes, `reading`, `teacher`) on top."""
+        prior = model.get("teacher_prior", False)
+        if not isinstance(prior, bool):
+            raise ConfigError(
+                f"model.teacher_prior must be true or false; got {prior!r} "
+                "(a value for one dataset goes in that dataset's own section: reuters21578: {model: {teacher_prior: true}})"
+            )
+        return cls.from_dict({**model, **fixed})
 
 
 class SelfAttention(nn.Module):
@@ -119,8 +118,9 @@ class SelfAttention(nn.Module):
 class Reading(nn.Module):
     """One branch's Reading part, by the names of Table 3 (R = the residual of Eq. 14-15)."""
 
-    def __init__(self, reading: str, d_model: int, n_heads: int, dropout: float, norm: bool = False,
-                 residual: str = "first"):
+    def __init__(
+        self, reading: str, d_model: int, n_heads: int, dropout: float, norm: bool = False, residual: str = "first"
+    ):
         super().__init__()
         self.reading = check_reading(reading)
         layers = {
@@ -169,7 +169,9 @@ class TReaderXML(nn.Module):
         # Reading: separate weights for the text and the teacher branch (W_x vs W_y' in Eq. 4-13)
         att = cfg.attention_dropout
         self.read_text = Reading(cfg.reading, cfg.d_model, cfg.n_heads, att, cfg.norm, cfg.residual)
-        self.read_teacher = Reading(cfg.reading, cfg.d_model, cfg.n_heads, att, cfg.norm, cfg.residual) if cfg.teacher else None
+        self.read_teacher = (
+            Reading(cfg.reading, cfg.d_model, cfg.n_heads, att, cfg.norm, cfg.residual) if cfg.teacher else None
+        )
         # Interaction: MMHSA over [O_y'; O_x] (Eq. 16), then the bottleneck W^HB (Eq. 17)
         self.interact = SelfAttention(cfg.d_model, cfg.n_heads, causal=True, dropout=att)
         self.interact_norm = _norm(cfg.d_model, cfg.norm)
@@ -178,7 +180,9 @@ class TReaderXML(nn.Module):
         self.w_out = nn.Linear(cfg.bottleneck, cfg.n_labels)
         # Not in the paper: the teacher's vote shares as a direct, per-label weighted term of the logits.
         # It starts at PRIOR_INIT (a label every neighbour holds starts with e^4 ~ 55 times the odds).
-        self.w_prior = nn.Parameter(torch.full((cfg.n_labels,), PRIOR_INIT)) if cfg.teacher and cfg.teacher_prior else None
+        self.w_prior = (
+            nn.Parameter(torch.full((cfg.n_labels,), PRIOR_INIT)) if cfg.teacher and cfg.teacher_prior else None
+        )
 
     def init_output_bias(self, label_freq: torch.Tensor) -> None:
         """Start every label's score at its training frequency (logit of the prior), W^Output at zero:
@@ -188,7 +192,9 @@ class TReaderXML(nn.Module):
             self.w_out.bias.copy_(torch.log(p / (1 - p)))
             self.w_out.weight.zero_()
 
-    def forward(self, text: torch.Tensor, teacher: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, text: torch.Tensor, teacher: torch.Tensor | None = None, prior: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """text, teacher: (B, T) token ids, 0 = padding; prior: (B, n_labels) teacher vote shares (only
         with ``teacher_prior``). Returns logits (B, n_labels)."""
         keep_x = text != 0
@@ -217,4 +223,7 @@ class TReaderXML(nn.Module):
     def loss(logits: torch.Tensor, targets: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
         """Eq. 19: one-versus-all binary cross-entropy, summed over labels, averaged over texts.
         ``pos_weight`` (n_labels,): each label's positive terms weighed by it (not in the paper)."""
-        return F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight, reduction="sum") / logits.shape[0]
+        return (
+            F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight, reduction="sum")
+            / logits.shape[0]
+        )

@@ -29,23 +29,27 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
+from pipeline.data.text import lists_from_parents, padded
 from pipeline.errors import ConfigError
-from pipeline.params import for_dataset
-from pipeline.text import lists_from_parents, padded
 
 BACKENDS = ("annoy", "exact")
 VECTORS = ("word2vec", "tfidf")  # what a text is, for the search: its Eq. 1 vector, or its TF-IDF row
 
 
 def check_vectors(value) -> str:
+    if isinstance(value, dict):
+        raise ConfigError(
+            f"neighbours.vectors must be one of {', '.join(VECTORS)}, got a mapping {value!r} "
+            "(a value for one dataset goes in that dataset's own section: reuters21578: {neighbours: {vectors: tfidf}})"
+        )
     if value not in VECTORS:
         raise ConfigError(f"neighbours.vectors must be one of {', '.join(VECTORS)}, got {value!r}")
     return value
 
 
-def vectors_for(value, dataset: str) -> str:
-    """The ``neighbours.vectors`` of ``dataset``: given once or per dataset; ``word2vec`` when unset."""
-    return check_vectors(for_dataset("word2vec" if value is None else value, dataset, "word2vec"))
+def vectors_for(value) -> str:
+    """``neighbours.vectors`` checked; ``word2vec`` when unset."""
+    return check_vectors("word2vec" if value is None else value)
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -54,16 +58,30 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 def exact_search(
-    queries: np.ndarray, base: np.ndarray, k: int, self_ids: np.ndarray | None = None, block: int = 2048, progress: bool = False
+    queries: np.ndarray,
+    base: np.ndarray,
+    k: int,
+    self_ids: np.ndarray | None = None,
+    block: int = 2048,
+    progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact cosine top-k of each query among ``base``; ``self_ids[i]`` (if given) is excluded for query i."""
     q = torch.from_numpy(_normalise(queries))
     b = torch.from_numpy(_normalise(base))
-    return _blocked_top_k(lambda start, stop: q[start:stop] @ b.T, len(q), len(base), k, self_ids, block, "exact search", progress)
+    return _blocked_top_k(
+        lambda start, stop: q[start:stop] @ b.T, len(q), len(base), k, self_ids, block, "exact search", progress
+    )
 
 
 def _blocked_top_k(
-    similarities, n_queries: int, n_base: int, k: int, self_ids: np.ndarray | None, block: int, desc: str, progress: bool
+    similarities,
+    n_queries: int,
+    n_base: int,
+    k: int,
+    self_ids: np.ndarray | None,
+    block: int,
+    desc: str,
+    progress: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of each query's row of ``similarities(start, stop)`` (a torch block of queries x base),
     one block of queries at a time; ``self_ids[i]`` (if given) is excluded for query i."""
@@ -86,11 +104,18 @@ def _blocked_top_k(
 
 def _normalise_rows(x: sp.csr_matrix) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    return sp.csr_matrix(sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ x, dtype=np.float32)
+    return sp.csr_matrix(
+        sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ x, dtype=np.float32
+    )
 
 
 def sparse_search(
-    queries: sp.spmatrix, base: sp.spmatrix, k: int, self_ids: np.ndarray | None = None, cells: int = 1 << 25, progress: bool = False
+    queries: sp.spmatrix,
+    base: sp.spmatrix,
+    k: int,
+    self_ids: np.ndarray | None = None,
+    cells: int = 1 << 25,
+    progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`exact_search` for sparse rows (TF-IDF): cosine top-k of each query among ``base``.
 
@@ -100,8 +125,16 @@ def sparse_search(
     """
     q, bt = _normalise_rows(sp.csr_matrix(queries)), _normalise_rows(sp.csr_matrix(base)).T.tocsc()
     block = max(1, cells // max(base.shape[0], 1))
-    return _blocked_top_k(lambda start, stop: torch.from_numpy((q[start:stop] @ bt).toarray()), q.shape[0], base.shape[0], k,
-                          self_ids, block, "exact search (sparse)", progress)
+    return _blocked_top_k(
+        lambda start, stop: torch.from_numpy((q[start:stop] @ bt).toarray()),
+        q.shape[0],
+        base.shape[0],
+        k,
+        self_ids,
+        block,
+        "exact search (sparse)",
+        progress,
+    )
 
 
 @dataclass
@@ -134,7 +167,12 @@ def annoy_build(base: np.ndarray, n_trees: int = 50, seed: int = 13, progress: b
 
 
 def annoy_search(
-    index: AnnoyIndex, queries: np.ndarray, k: int, search_k: int = -1, self_ids: np.ndarray | None = None, progress: bool = False
+    index: AnnoyIndex,
+    queries: np.ndarray,
+    k: int,
+    search_k: int = -1,
+    self_ids: np.ndarray | None = None,
+    progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate cosine top-k; with ``self_ids`` ask for k+1 and drop the query's own index."""
     k = min(k, index.size - (self_ids is not None))
@@ -202,7 +240,9 @@ def find_neighbours(
         search = sparse_search if sp.issparse(train) else exact_search
         (tr_i, tr_s), t1 = timed(search, train, train, k, self_ids, progress=progress)
         (te_i, te_s), t2 = timed(search, test, train, k, progress=progress)
-        report.update(build_s=0.0, query_ms_per_doc={"exact": round(1000 * (t1 + t2) / (train.shape[0] + test.shape[0]), 4)})  # no index to build
+        report.update(
+            build_s=0.0, query_ms_per_doc={"exact": round(1000 * (t1 + t2) / (train.shape[0] + test.shape[0]), 4)}
+        )  # no index to build
         return tr_i, tr_s, te_i, te_s, None, report
     index, t_build = timed(annoy_build, train, n_trees, seed, progress)
     (tr_i, tr_s), t1 = timed(annoy_search, index, train, k, search_k, self_ids, progress)

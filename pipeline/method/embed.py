@@ -16,9 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
+from pipeline.data.text import PAD, PAD_ID, UNK, UNK_ID, split_words
 from pipeline.errors import ConfigError, DataError
-from pipeline.params import for_dataset
-from pipeline.text import PAD, PAD_ID, UNK, UNK_ID, split_words
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +51,24 @@ def sentences(tokens: pa.ListArray, vocab_tokens: np.ndarray) -> list[list[str]]
 
 
 def extra_sources(value, dataset: str, own_path: str | None = None) -> list[str]:
-    """``embed.extra_text`` for ``dataset``: a list given once, or per dataset ({name: [...]}; a name not listed: none).
+    """``embed.extra_text`` checked for ``dataset``: a list of sources (None: none).
 
     An entry is a built-in corpus name or a path. The corpus being trained and
     tested on is refused: its test texts would shape the word vectors.
     """
-    value = for_dataset(value, dataset, [])
     if value is None:
         value = []
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ConfigError(f"embed.extra_text must be a list of corpus names or paths, or a mapping of dataset names to such lists; got {value!r}")
+        raise ConfigError(
+            f"embed.extra_text must be a list of corpus names or paths; got {value!r} (a value for one dataset goes "
+            "in that dataset's own section: rcv1-v2-subset: {embed: {extra_text: [reuters21578]}})"
+        )
     for v in value:
         same_path = own_path is not None and Path(v).expanduser().resolve() == Path(own_path).expanduser().resolve()
         if v == dataset or same_path:
-            raise ConfigError(f"embed.extra_text names the dataset being trained on ({v!r}): its test texts would leak into the word vectors")
+            raise ConfigError(
+                f"embed.extra_text names the dataset being trained on ({v!r}): its test texts would leak into the word vectors"
+            )
     return value
 
 
@@ -83,7 +86,6 @@ def vocab_sentences(texts: list[str], vocab_tokens: np.ndarray) -> list[list[str
 def train_word2vec(sents: list[list[str]], cfg: Word2VecConfig):
     """Train word2vec on the train split's sentences; returns gensim KeyedVectors."""
     from gensim.models import Word2Vec
-
     from gensim.models.callbacks import CallbackAny2Vec
     from tqdm import tqdm
 
@@ -169,7 +171,9 @@ def doc_vectors(tokens: pa.ListArray, emb: np.ndarray) -> np.ndarray:
 def vectors_table(ids, vectors: np.ndarray) -> pa.Table:
     n, d = vectors.shape
     offsets = pa.array(np.arange(0, n * d + 1, d, dtype=np.int32))
-    return pa.table({"id": ids, "vector": pa.ListArray.from_arrays(offsets, pa.array(vectors.reshape(-1), pa.float32()))})
+    return pa.table(
+        {"id": ids, "vector": pa.ListArray.from_arrays(offsets, pa.array(vectors.reshape(-1), pa.float32()))}
+    )
 
 
 def table_vectors(table: pa.Table) -> np.ndarray:

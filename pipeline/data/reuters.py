@@ -20,7 +20,7 @@ import html
 import re
 from pathlib import Path
 
-from pipeline.datasets.corpus import Corpus, RawSplit, finalize
+from pipeline.data.corpus import Corpus, RawSplit, finalize
 from pipeline.errors import DataError
 
 SGM_FILES = tuple(f"reut2-{i:03d}.sgm" for i in range(22))

@@ -111,7 +111,9 @@ def write_xmc(path: Path, x: sp.csr_matrix, y: list[list[int]], n_labels: int) -
             f.write(",".join(map(str, y[i])) + (" " + feats if feats else "") + "\n")
 
 
-def train(kind: str, settings: dict, x: sp.csr_matrix, y: list[list[int]], n_labels: int, out: Path, threads: int = 0) -> None:
+def train(
+    kind: str, settings: dict, x: sp.csr_matrix, y: list[list[int]], n_labels: int, out: Path, threads: int = 0
+) -> None:
     """Train a peer and save it into the (existing, empty) directory ``out``; native output goes to out/train.log."""
     logfile = out / "train.log"
     if kind == "omikuji":
@@ -134,7 +136,10 @@ def train(kind: str, settings: dict, x: sp.csr_matrix, y: list[list[int]], n_lab
         with captured(kind, logfile):
             # napkinXC 0.7.2 crashes (bad_alloc, or a segfault) on label lists here; a CSR label matrix works
             PLT(str(out / "model"), threads=threads, **settings).fit(x, label_matrix(y, n_labels))
-    (out / "peer.json").write_text(json.dumps({"kind": kind, "settings": settings, "n_features": x.shape[1], "n_labels": n_labels}, indent=2) + "\n")
+    (out / "peer.json").write_text(
+        json.dumps({"kind": kind, "settings": settings, "n_features": x.shape[1], "n_labels": n_labels}, indent=2)
+        + "\n"
+    )
 
 
 def label_matrix(y: list[list[int]], n_labels: int) -> sp.csr_matrix:
@@ -169,9 +174,19 @@ class Peer:
         idx = np.full((x.shape[0], k), -1, np.int64)
         scores = np.zeros((x.shape[0], k), np.float32)
         if self.kind == "omikuji":
-            rows = (list(zip(x.indices[x.indptr[i]:x.indptr[i + 1]].tolist(), x.data[x.indptr[i]:x.indptr[i + 1]].tolist()))
-                    for i in range(x.shape[0]))
-            ranked = [self.model.predict(r, top_k=k) for r in tqdm(rows, total=x.shape[0], desc="predict", disable=not progress, unit="doc")]
+            rows = (
+                list(
+                    zip(
+                        x.indices[x.indptr[i] : x.indptr[i + 1]].tolist(),
+                        x.data[x.indptr[i] : x.indptr[i + 1]].tolist(),
+                    )
+                )
+                for i in range(x.shape[0])
+            )
+            ranked = [
+                self.model.predict(r, top_k=k)
+                for r in tqdm(rows, total=x.shape[0], desc="predict", disable=not progress, unit="doc")
+            ]
         else:
             ranked = self.model.predict_proba(x, top_k=k)
         for i, pairs in enumerate(ranked):

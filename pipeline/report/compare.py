@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.errors import DataError
-from pipeline.metrics import ratio
+from pipeline.report.metrics import ratio
 
 Parts = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -40,8 +40,9 @@ class Difference:
         return self.a - self.b
 
 
-def paired_bootstrap(a: Parts, b: Parts, resamples: int = 10_000, seed: int = 0, level: float = 0.95,
-                     batch: int = 500) -> list[Difference]:
+def paired_bootstrap(
+    a: Parts, b: Parts, resamples: int = 10_000, seed: int = 0, level: float = 0.95, batch: int = 500
+) -> list[Difference]:
     """Compare per-document metric parts of two methods on the same documents, metric by metric.
 
     ``a``, ``b``: {metric: (numerator, denominator)} with one entry per document, in the
@@ -79,8 +80,17 @@ def paired_bootstrap(a: Parts, b: Parts, resamples: int = 10_000, seed: int = 0,
     for i, m in enumerate(names):
         di = d[:, i]
         p = min(1.0, 2 * min(np.mean(di <= 0), np.mean(di >= 0)))
-        out.append(Difference(m, ratio(*a[m]), ratio(*b[m]), float(np.quantile(di, tail)),
-                              float(np.quantile(di, 1 - tail)), float(p), float(np.mean(di > 0))))
+        out.append(
+            Difference(
+                m,
+                ratio(*a[m]),
+                ratio(*b[m]),
+                float(np.quantile(di, tail)),
+                float(np.quantile(di, 1 - tail)),
+                float(p),
+                float(np.mean(di > 0)),
+            )
+        )
     return out
 
 
@@ -94,7 +104,9 @@ def align(ids_a: list[str], ids_b: list[str], truth_ids: list[str]) -> tuple[np.
         missing = [d for d in truth_ids if d not in pos]
         extra = len(pos) - (len(truth_ids) - len(missing))
         if missing or extra:
-            raise DataError(f"the {name} predictions do not cover the test split: {len(missing)} test documents "
-                            f"missing (e.g. {missing[:3]}), {extra} unknown documents")
+            raise DataError(
+                f"the {name} predictions do not cover the test split: {len(missing)} test documents "
+                f"missing (e.g. {missing[:3]}), {extra} unknown documents"
+            )
         rows.append(np.fromiter((pos[d] for d in truth_ids), dtype=np.int64, count=len(truth_ids)))
     return rows[0], rows[1]

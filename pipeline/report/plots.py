@@ -25,8 +25,10 @@ def _n(x: float) -> str:
 
 
 def _svg(width: float, height: float, body: list[str]) -> str:
-    head = (f'<svg xmlns="{SVG_NS}" width="{_n(width)}" height="{_n(height)}" '
-            f'viewBox="0 0 {_n(width)} {_n(height)}" font-family="sans-serif" font-size="12">')
+    head = (
+        f'<svg xmlns="{SVG_NS}" width="{_n(width)}" height="{_n(height)}" '
+        f'viewBox="0 0 {_n(width)} {_n(height)}" font-family="sans-serif" font-size="12">'
+    )
     return "\n".join([head, *body, "</svg>"])
 
 
@@ -34,14 +36,17 @@ def _title(title: str, width: float) -> tuple[list[str], float]:
     """The chart title (if any) and the vertical space it takes."""
     if not title:
         return [], 8
-    return [f'<text class="title" x="{_n(width / 2)}" y="20" text-anchor="middle" '
-            f'font-size="15" font-weight="bold">{escape(title)}</text>'], 34
+    return [
+        f'<text class="title" x="{_n(width / 2)}" y="20" text-anchor="middle" '
+        f'font-size="15" font-weight="bold">{escape(title)}</text>'
+    ], 34
 
 
 def _empty(title: str, width: int) -> str:
     body, top = _title(title, width)
-    body.append(f'<text class="empty" x="{_n(width / 2)}" y="{_n(top + 20)}" '
-                f'text-anchor="middle" fill="#666">no data</text>')
+    body.append(
+        f'<text class="empty" x="{_n(width / 2)}" y="{_n(top + 20)}" text-anchor="middle" fill="#666">no data</text>'
+    )
     return _svg(width, top + 36, body)
 
 
@@ -52,9 +57,11 @@ def _legend(names: list[str], top: float, width: float) -> tuple[list[str], floa
         item_w = 14 + 6 + CHAR_W * len(name) + 16
         if x > 10 and x + item_w > width:
             x, y = 10.0, y + 18
-        parts.append(f'<g class="legend-item"><rect x="{_n(x)}" y="{_n(y)}" width="14" height="12" '
-                     f'fill="{PALETTE[i % len(PALETTE)]}"/><text x="{_n(x + 20)}" y="{_n(y + 10)}">'
-                     f'{escape(name)}</text></g>')
+        parts.append(
+            f'<g class="legend-item"><rect x="{_n(x)}" y="{_n(y)}" width="14" height="12" '
+            f'fill="{PALETTE[i % len(PALETTE)]}"/><text x="{_n(x + 20)}" y="{_n(y + 10)}">'
+            f"{escape(name)}</text></g>"
+        )
         x += item_w
     return parts, (y - top + 24) if names else 0
 
@@ -75,8 +82,17 @@ def _clip(label: str, chars: int) -> str:
     return label if len(label) <= chars else label[: max(chars - 1, 1)] + "\u2026"
 
 
-def bar_chart(rows: list[dict], *, category: str, value: str, group: str | None = None,
-              title: str = "", value_format: str = "{:.3f}", width: int = 720, axis_max: float | None = None) -> str:
+def bar_chart(
+    rows: list[dict],
+    *,
+    category: str,
+    value: str,
+    group: str | None = None,
+    title: str = "",
+    value_format: str = "{:.3f}",
+    width: int = 720,
+    axis_max: float | None = None,
+) -> str:
     """Horizontal (grouped) bar chart as an ``<svg>`` string.
 
     ``category`` values (first-seen order) are the blocks along the axis; ``group`` values are
@@ -106,15 +122,18 @@ def bar_chart(rows: list[dict], *, category: str, value: str, group: str | None 
     axis_y = height - 30
     for t in _ticks(0, top):
         x = left + plot_w * t / top
-        body.append(f'<line x1="{_n(x)}" y1="{_n(y0)}" x2="{_n(x)}" y2="{_n(axis_y)}" stroke="#ddd"/>'
-                    f'<text x="{_n(x)}" y="{_n(axis_y + 16)}" text-anchor="middle" font-size="11">'
-                    f'{t:.6g}</text>')
-    body.append(f'<line x1="{_n(left)}" y1="{_n(axis_y)}" x2="{_n(left + plot_w)}" y2="{_n(axis_y)}" '
-                f'stroke="#333"/>')
+        body.append(
+            f'<line x1="{_n(x)}" y1="{_n(y0)}" x2="{_n(x)}" y2="{_n(axis_y)}" stroke="#ddd"/>'
+            f'<text x="{_n(x)}" y="{_n(axis_y + 16)}" text-anchor="middle" font-size="11">'
+            f"{t:.6g}</text>"
+        )
+    body.append(f'<line x1="{_n(left)}" y1="{_n(axis_y)}" x2="{_n(left + plot_w)}" y2="{_n(axis_y)}" stroke="#333"/>')
     for ci, cat in enumerate(cats):
         by = y0 + ci * (block_h + GROUP_GAP)
-        body.append(f'<text class="category" x="{_n(left - 6)}" y="{_n(by + block_h / 2 + 4)}" '
-                    f'text-anchor="end">{escape(_clip(cat, int((left - 10) // CHAR_W)))}</text>')
+        body.append(
+            f'<text class="category" x="{_n(left - 6)}" y="{_n(by + block_h / 2 + 4)}" '
+            f'text-anchor="end">{escape(_clip(cat, int((left - 10) // CHAR_W)))}</text>'
+        )
         for gi, grp in enumerate(groups):
             if (cat, grp) not in cells:
                 continue
@@ -123,15 +142,24 @@ def bar_chart(rows: list[dict], *, category: str, value: str, group: str | None 
             w, y = plot_w * max(v, 0) / top, by + gi * (BAR_H + BAR_GAP)
             tip = f"{cat}: {label}" if grp is None else f"{grp} / {cat}: {label}"
             colour = PALETTE[4] if grp is None else PALETTE[gi % len(PALETTE)]
-            body.append(f'<rect class="bar" x="{_n(left)}" y="{_n(y)}" width="{_n(w)}" height="{BAR_H}" '
-                        f'fill="{colour}"><title>{escape(tip)}</title></rect>'
-                        f'<text class="value" x="{_n(left + w + 4)}" y="{_n(y + BAR_H - 3)}" '
-                        f'font-size="11">{escape(label)}</text>')
+            body.append(
+                f'<rect class="bar" x="{_n(left)}" y="{_n(y)}" width="{_n(w)}" height="{BAR_H}" '
+                f'fill="{colour}"><title>{escape(tip)}</title></rect>'
+                f'<text class="value" x="{_n(left + w + 4)}" y="{_n(y + BAR_H - 3)}" '
+                f'font-size="11">{escape(label)}</text>'
+            )
     return _svg(width, height, body)
 
 
-def line_chart(series: dict[str, list[tuple[float, float]]], *, x_label: str, y_label: str,
-               title: str = "", width: int = 720, height: int = 320) -> str:
+def line_chart(
+    series: dict[str, list[tuple[float, float]]],
+    *,
+    x_label: str,
+    y_label: str,
+    title: str = "",
+    width: int = 720,
+    height: int = 320,
+) -> str:
     """Line chart as an ``<svg>`` string: per series (in the given order) one polyline
     (class "series") through its points as given, point markers, and a legend entry; axes
     with about five ticks each and labels. Single points and constant values are fine."""
@@ -158,28 +186,42 @@ def line_chart(series: dict[str, list[tuple[float, float]]], *, x_label: str, y_
         return bottom - (bottom - top) * (y - ylo) / (yhi - ylo)
 
     for t in _ticks(xlo, xhi):
-        body.append(f'<line x1="{_n(sx(t))}" y1="{_n(top)}" x2="{_n(sx(t))}" y2="{_n(bottom)}" stroke="#eee"/>'
-                    f'<text x="{_n(sx(t))}" y="{_n(bottom + 16)}" text-anchor="middle" font-size="11">'
-                    f'{t:.6g}</text>')
+        body.append(
+            f'<line x1="{_n(sx(t))}" y1="{_n(top)}" x2="{_n(sx(t))}" y2="{_n(bottom)}" stroke="#eee"/>'
+            f'<text x="{_n(sx(t))}" y="{_n(bottom + 16)}" text-anchor="middle" font-size="11">'
+            f"{t:.6g}</text>"
+        )
     for t in _ticks(ylo, yhi):
-        body.append(f'<line x1="{left}" y1="{_n(sy(t))}" x2="{right}" y2="{_n(sy(t))}" stroke="#eee"/>'
-                    f'<text x="{left - 6}" y="{_n(sy(t) + 4)}" text-anchor="end" font-size="11">'
-                    f'{t:.6g}</text>')
-    body.append(f'<polyline points="{left},{_n(top)} {left},{_n(bottom)} {right},{_n(bottom)}" '
-                f'fill="none" stroke="#333"/>')
-    body.append(f'<text class="x-label" x="{_n((left + right) / 2)}" y="{_n(bottom + 36)}" '
-                f'text-anchor="middle">{escape(x_label)}</text>')
-    body.append(f'<text class="y-label" transform="translate(16,{_n((top + bottom) / 2)}) rotate(-90)" '
-                f'text-anchor="middle">{escape(y_label)}</text>')
+        body.append(
+            f'<line x1="{left}" y1="{_n(sy(t))}" x2="{right}" y2="{_n(sy(t))}" stroke="#eee"/>'
+            f'<text x="{left - 6}" y="{_n(sy(t) + 4)}" text-anchor="end" font-size="11">'
+            f"{t:.6g}</text>"
+        )
+    body.append(
+        f'<polyline points="{left},{_n(top)} {left},{_n(bottom)} {right},{_n(bottom)}" fill="none" stroke="#333"/>'
+    )
+    body.append(
+        f'<text class="x-label" x="{_n((left + right) / 2)}" y="{_n(bottom + 36)}" '
+        f'text-anchor="middle">{escape(x_label)}</text>'
+    )
+    body.append(
+        f'<text class="y-label" transform="translate(16,{_n((top + bottom) / 2)}) rotate(-90)" '
+        f'text-anchor="middle">{escape(y_label)}</text>'
+    )
     for i, (name, pts) in enumerate(series.items()):
         if not pts:
             continue
         colour = PALETTE[i % len(PALETTE)]
         coords = " ".join(f"{_n(sx(x))},{_n(sy(y))}" for x, y in pts)
-        body.append(f'<g class="line"><title>{escape(name)}</title>'
-                    f'<polyline class="series" points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        body += [f'<circle class="point" cx="{_n(sx(x))}" cy="{_n(sy(y))}" r="3" fill="{colour}">'
-                 f'<title>{escape(f"{name}: ({x:g}, {y:g})")}</title></circle>' for x, y in pts]
+        body.append(
+            f'<g class="line"><title>{escape(name)}</title>'
+            f'<polyline class="series" points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>'
+        )
+        body += [
+            f'<circle class="point" cx="{_n(sx(x))}" cy="{_n(sy(y))}" r="3" fill="{colour}">'
+            f"<title>{escape(f'{name}: ({x:g}, {y:g})')}</title></circle>"
+            for x, y in pts
+        ]
         body.append("</g>")
     return _svg(width, height, body)
 
@@ -192,9 +234,17 @@ svg{max-width:100%;height:auto}table{border-collapse:collapse}td,th{padding:.2re
 def page(title: str, sections: list[tuple[str, str]], *, note: str = "") -> str:
     """A complete, self-contained HTML5 document: ``<h1>``, optional note, then per section an
     ``<h2>`` heading (escaped) followed by its content (SVG or HTML, inserted as is)."""
-    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             f"<title>{escape(title)}</title>", f"<style>\n{CSS}\n</style>", "</head>", "<body>",
-             f"<h1>{escape(title)}</h1>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{escape(title)}</title>",
+        f"<style>\n{CSS}\n</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{escape(title)}</h1>",
+    ]
     if note:
         parts.append(f"<p>{escape(note)}</p>")
     for heading, content in sections:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.datasets.corpus import Corpus
+from pipeline.data.corpus import Corpus
 from pipeline.errors import DataError
-from pipeline.textfile import iter_lines, read_json_texts
+from pipeline.data.textfile import iter_lines, read_json_texts
 
 DATASETS = ("reuters21578", "rcv1-v2-subset", "folder")
 
@@ -32,7 +32,7 @@ def load(name: str, options: dict | None = None, cache: str | Path | None = None
     check_name(name)
     options = options or {}
     if name == "folder":
-        from pipeline.datasets import folder
+        from pipeline.data import folder
 
         if not options.get("path"):
             raise DataError("dataset 'folder' needs a path: dvc exp run -S dataset=folder -S folder.path=/some/dir")
@@ -58,7 +58,7 @@ def all_texts(name: str, cache: str | Path | None = None) -> list[str]:
 
 def _built_in(name: str, cache: str | Path | None):
     """A built-in corpus's reader module and its verified raw folder (``sources.locate``)."""
-    from pipeline.datasets import rcv1, reuters, sources
+    from pipeline.data import rcv1, reuters, sources
 
     return (reuters if name == "reuters21578" else rcv1), sources.locate(name, cache or sources.DEFAULT_CACHE)
 
@@ -75,7 +75,7 @@ def extra_texts(source: str) -> list[str]:
         return all_texts(source)
     path = Path(source).expanduser()
     if path.is_dir():
-        from pipeline.datasets import folder
+        from pipeline.data import folder
 
         corpus = folder.load(path)
         return corpus.train["text"].to_pylist() + corpus.test["text"].to_pylist()

@@ -24,9 +24,9 @@ from typing import Callable
 
 import yaml
 
-from pipeline import published
 from pipeline.errors import TreaderError
-from pipeline.tables import METHODS
+from pipeline.report import published
+from pipeline.report.tables import METHODS
 
 # what the pipeline writes into git (results, not inputs): changing them changes no run
 OUTPUTS = ("reports/", "dvc.lock", "metrics/", "dvclive/")
@@ -58,13 +58,19 @@ class Run:
 def plan(table: int, datasets: list[str], folders: list[str], ablation_datasets: list[str]) -> list[Run]:
     """The runs a table needs. Table 3's config 6 is the default run, shared with Tables 2 and 4."""
     if table == 3:
-        return [Run(d if i == 6 else f"{d}-c{i}", d, t, r, config=i) for d in ablation_datasets for i, t, r in published.CONFIGS]
+        return [
+            Run(d if i == 6 else f"{d}-c{i}", d, t, r, config=i)
+            for d in ablation_datasets
+            for i, t, r in published.CONFIGS
+        ]
     if table not in (2, 4):
         raise TreaderError(f"no table {table}: tables 2, 3 and 4 exist")
     runs = [Run(d, d) for d in datasets]
     for f in folders:
         path = str(Path(f).resolve())
-        runs.append(Run("folder-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", Path(path).name) or "data"), "folder", folder=path))
+        runs.append(
+            Run("folder-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", Path(path).name) or "data"), "folder", folder=path)
+        )
     return runs
 
 
@@ -126,8 +132,10 @@ class Repo:
         if res.returncode != 0:
             raise TreaderError(f"experiment {run.name} failed (exit {res.returncode}); its output is above")
         if not self.commit_of(ref):
-            raise TreaderError(f"experiment {run.name} ran, but {ref} is missing: did HEAD move (a commit or checkout) "
-                               f"while the table was being built? Ask again; finished runs are restored from DVC's run cache")
+            raise TreaderError(
+                f"experiment {run.name} ran, but {ref} is missing: did HEAD move (a commit or checkout) "
+                f"while the table was being built? Ask again; finished runs are restored from DVC's run cache"
+            )
         return ref, baseline, True
 
     def collect(self, run: Run, ref: str, baseline: str) -> dict:
@@ -146,22 +154,42 @@ class Repo:
         nb = json.loads(self.show(ref, "metrics/neighbours.json") or "{}")
         section = params.get(run.dataset, {})
         split = {"reuters21578": "ModApte"}.get(run.dataset) or (
-            f"seeded split {section['split_seed']}" if "split_seed" in section else "given split")
-        return {"name": run.name, "dataset": run.dataset if not run.folder else f"folder:{Path(run.folder).name}",
-                "teacher": run.teacher, "reading": run.reading, "config": run.config, "baseline": baseline,
-                "commit": self.commit_of(ref), "split": split, "train_seed": params.get("train", {}).get("seed"),
-                "sizes": {"train": nb.get("train_documents"), "test": nb.get("test_documents")},
-                "methods": methods, "tails": tails, "curves": curves}
+            f"seeded split {section['split_seed']}" if "split_seed" in section else "given split"
+        )
+        return {
+            "name": run.name,
+            "dataset": run.dataset if not run.folder else f"folder:{Path(run.folder).name}",
+            "teacher": run.teacher,
+            "reading": run.reading,
+            "config": run.config,
+            "baseline": baseline,
+            "commit": self.commit_of(ref),
+            "split": split,
+            "train_seed": params.get("train", {}).get("seed"),
+            "sizes": {"train": nb.get("train_documents"), "test": nb.get("test_documents")},
+            "methods": methods,
+            "tails": tails,
+            "curves": curves,
+        }
 
 
-def build(table: int, root: Path, datasets: list[str], folders: list[str], ablation_datasets: list[str],
-          echo: Callable[[str], None] = print) -> tuple[list[dict], int]:
+def build(
+    table: int,
+    root: Path,
+    datasets: list[str],
+    folders: list[str],
+    ablation_datasets: list[str],
+    echo: Callable[[str], None] = print,
+) -> tuple[list[dict], int]:
     """Run what is missing for ``table`` and collect every run; returns (records, experiments run)."""
     repo = Repo(root, echo)
     dirty = repo.changed()
     if dirty:
-        raise TreaderError("commit your changes first (each table row names the git revision it came from): "
-                           + ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else ""))
+        raise TreaderError(
+            "commit your changes first (each table row names the git revision it came from): "
+            + ", ".join(dirty[:5])
+            + (" ..." if len(dirty) > 5 else "")
+        )
     baselines, records, ran = repo.baselines(), [], 0
     for run in plan(table, datasets, folders, ablation_datasets):
         ref, baseline, new = repo.ensure(run, baselines)

@@ -58,7 +58,13 @@ DEFAULT_BINS = ((1, 5), (6, 20), (21, 100), (101, None))
 # --- inverse propensity -------------------------------------------------------------------
 
 
-def inverse_propensity(train_counts: np.ndarray, n_train: int, a: float = 0.55, b: float = 1.5) -> np.ndarray:
+# The propensity model's constants A and B (Jain et al. 2016), the usual ones; params `evaluate.propensity_a/b`.
+PROPENSITY_A, PROPENSITY_B = 0.55, 1.5
+
+
+def inverse_propensity(
+    train_counts: np.ndarray, n_train: int, a: float = PROPENSITY_A, b: float = PROPENSITY_B
+) -> np.ndarray:
     """Jain et al. (2016) inverse propensity q_l = 1 + C (N_l + B)^(-A), C = (ln N - 1)(B + 1)^A.
 
     ``train_counts[l]`` is N_l, the number of training documents with label l (0 for
@@ -168,8 +174,9 @@ def _best_q(true: sp.csr_matrix, q: np.ndarray, ks: tuple[int, ...]) -> list[np.
     return [np.bincount(rows[rank < k], weights=qs[rank < k], minlength=true.shape[0]) for k in ks]
 
 
-def per_document(true, top, inv_ps: np.ndarray | None = None,
-                 ks: Sequence[int] = DEFAULT_KS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def per_document(
+    true, top, inv_ps: np.ndarray | None = None, ks: Sequence[int] = DEFAULT_KS
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each metric as per-document (numerator, denominator) arrays: the metric is num.sum() / den.sum().
 
     For P@k and nDCG@k the denominator is 1 for every document (they are means); for
@@ -254,9 +261,7 @@ def _bin_name(lo: int, hi: int | None) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def precision_by_frequency_at_k(
-    true, top, label_counts: np.ndarray, bins=DEFAULT_BINS, k: int = 5
-) -> list[dict]:
+def precision_by_frequency_at_k(true, top, label_counts: np.ndarray, bins=DEFAULT_BINS, k: int = 5) -> list[dict]:
     """P@k split by how often each label occurs in training (the tail-label view).
 
     For a bin [lo, hi] of training frequency (hi None = no upper bound):
@@ -362,8 +367,8 @@ def evaluate(
     train_counts: "dict[str, int]",
     n_train: int,
     ks: Sequence[int] = DEFAULT_KS,
-    a: float = 0.55,
-    b: float = 1.5,
+    a: float = PROPENSITY_A,
+    b: float = PROPENSITY_B,
 ) -> dict[str, float]:
     """P@k, nDCG@k and PSP@k of ranked predictions against true label sets.
 
@@ -375,8 +380,10 @@ def evaluate(
     Returns {"P@1": ..., "P@3": ..., "P@5": ..., "nDCG@1": ..., ..., "PSP@5": ...}
     for the given ks, plain floats in [0, 1]. Definitions and edge cases: module docstring.
     """
-    return {name: ratio(num, den) for name, (num, den) in
-            evaluate_per_document(true, predicted, train_counts, n_train, ks, a, b).items()}
+    return {
+        name: ratio(num, den)
+        for name, (num, den) in evaluate_per_document(true, predicted, train_counts, n_train, ks, a, b).items()
+    }
 
 
 def evaluate_per_document(
@@ -385,8 +392,8 @@ def evaluate_per_document(
     train_counts: "dict[str, int]",
     n_train: int,
     ks: Sequence[int] = DEFAULT_KS,
-    a: float = 0.55,
-    b: float = 1.5,
+    a: float = PROPENSITY_A,
+    b: float = PROPENSITY_B,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``evaluate``'s metrics as per-document (numerator, denominator) arrays (see ``per_document``)."""
     ks = _check_ks(ks)

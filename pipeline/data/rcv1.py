@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.datasets.corpus import Corpus, RawSplit, finalize
+from pipeline.data.corpus import Corpus, RawSplit, finalize
 from pipeline.errors import DataError
-from pipeline.hierarchy import Edge, build_parents
+from pipeline.data.hierarchy import Edge, build_parents
 
 ROOT = "Root"
 

@@ -35,44 +35,13 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
-from pipeline import embed, hierarchy, neighbours, teacher, text, tfidf
+from pipeline.data import hierarchy, text, tfidf
+from pipeline.engine.device import resolve_device
+from pipeline.engine.examples import Examples, make_examples, target_labels
+from pipeline.engine.infer import ensemble_logits, top_k
 from pipeline.errors import ConfigError, DataError
-from pipeline.model import ModelConfig, TReaderXML
-from pipeline.train import Examples, Ragged, ensemble_logits, resolve_device, top_k
-
-
-def target_labels(labels: pa.Table) -> pa.Array:
-    """The model's output labels: those seen in train, in label-table order."""
-    return labels.filter(pc.greater(labels["train_count"], 0))["label"].combine_chunks()
-
-
-def examples(tokens: pa.Table, teacher_table: pa.Table | None, docs: pa.Table | None, outputs: pa.Array) -> Examples:
-    """Model inputs for a split; ``docs`` (with labels) may be None at prediction time."""
-    if teacher_table is not None and tokens["id"].to_pylist() != teacher_table["id"].to_pylist():
-        raise ValueError("teacher rows are not aligned with token rows; rerun the pipeline")
-    if docs is not None:
-        docs_labels = docs["labels"].combine_chunks()
-        flat = pc.list_flatten(docs_labels)
-        keep = pc.is_in(flat, value_set=outputs)  # test labels never seen in train cannot be outputs
-        rows = pc.list_parent_indices(docs_labels).filter(keep).to_numpy()
-        cols = pc.index_in(flat.filter(keep), value_set=outputs).to_numpy()
-        y = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(docs), len(outputs)))
-    else:
-        y = sp.csr_matrix((len(tokens), len(outputs)), dtype=np.float32)
-    if teacher_table is None:
-        return Examples(Ragged(tokens["tokens"]), None, y)
-    prior = vote_matrix(teacher_table, outputs) if "teacher_votes" in teacher_table.column_names else None
-    return Examples(Ragged(tokens["tokens"]), Ragged(teacher_table["teacher_tokens"]), y, prior=prior)
-
-
-def vote_matrix(teacher_table: pa.Table, outputs: pa.Array) -> sp.csr_matrix:
-    """(texts x outputs) teacher vote shares; teacher labels that are not outputs are left out."""
-    labs = teacher_table["teacher_labels"].combine_chunks()
-    flat, votes = pc.list_flatten(labs), pc.list_flatten(teacher_table["teacher_votes"].combine_chunks())
-    keep = pc.is_in(flat, value_set=outputs)
-    rows = pc.list_parent_indices(labs).filter(keep).to_numpy()
-    cols = pc.index_in(flat.filter(keep), value_set=outputs).to_numpy()
-    return sp.csr_matrix((votes.filter(keep).to_numpy().astype(np.float32), (rows, cols)), shape=(len(teacher_table), len(outputs)))
+from pipeline.method import embed, neighbours, teacher
+from pipeline.method.model import ModelConfig, TReaderXML
 
 
 def member_file(m: int) -> str:
@@ -80,25 +49,50 @@ def member_file(m: int) -> str:
 
 
 def save_bundle(
-    out: Path, models: list[TReaderXML], config: dict, *, vocab: Path, labels: Path, label_tokens: Path,
-    embeddings: Path, train_docs: pa.Table, train_vectors: pa.Table, index: Path | None, tfidf_dir: Path | None = None,
+    out: Path,
+    models: list[TReaderXML],
+    config: dict,
+    *,
+    vocab: Path,
+    labels: Path,
+    label_tokens: Path,
+    embeddings: Path,
+    train_docs: pa.Table,
+    train_vectors: pa.Table,
+    index: Path | None,
+    tfidf_dir: Path | None = None,
 ) -> None:
     """Write a model directory (``out`` is a fresh, empty folder); ``models``: the ensemble's members (one for a single network).
     ``tfidf_dir`` (the tfidf stage's folder) is given when the teacher's neighbours are searched by TF-IDF."""
     for m, model in enumerate(models):
         torch.save(model.state_dict(), out / member_file(m))
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    for src, name in ((vocab, "vocab.parquet"), (labels, "labels.parquet"), (label_tokens, "label_tokens.parquet"), (embeddings, "embeddings.npy")):
+    for src, name in (
+        (vocab, "vocab.parquet"),
+        (labels, "labels.parquet"),
+        (label_tokens, "label_tokens.parquet"),
+        (embeddings, "embeddings.npy"),
+    ):
         shutil.copyfile(src, out / name)
     if index is not None:
         shutil.copyfile(index, out / "index.ann")
     if tfidf_dir is not None:
         for name in TFIDF_FILES:
             shutil.copyfile(tfidf_dir / TFIDF_FILES[name], out / name)
-    pq.write_table(pa.table({"id": train_docs["id"], "labels": train_docs["labels"], "vector": train_vectors["vector"]}), out / "train_docs.parquet")
+    pq.write_table(
+        pa.table({"id": train_docs["id"], "labels": train_docs["labels"], "vector": train_vectors["vector"]}),
+        out / "train_docs.parquet",
+    )
 
 
-BUNDLE_FILES = ("model.pt", "vocab.parquet", "labels.parquet", "label_tokens.parquet", "embeddings.npy", "train_docs.parquet")
+BUNDLE_FILES = (
+    "model.pt",
+    "vocab.parquet",
+    "labels.parquet",
+    "label_tokens.parquet",
+    "embeddings.npy",
+    "train_docs.parquet",
+)
 TFIDF_FILES = {"tfidf_idf.npy": "idf.npy", "tfidf_train.npz": "train.npz"}  # bundle name: the tfidf stage's file
 
 
@@ -155,7 +149,10 @@ class Predictor:
         missing = [f for f in needed if not (d / f).exists()]
         if missing:
             size = f" (an ensemble of {n})" if n > 1 else ""
-            raise DataError(f"incomplete model directory{size}, missing {', '.join(missing)}; copy it again or rerun `dvc repro train`", d)
+            raise DataError(
+                f"incomplete model directory{size}, missing {', '.join(missing)}; copy it again or rerun `dvc repro train`",
+                d,
+            )
         self.device = resolve_device(device)
         self.models = []
         for m in range(n):
@@ -172,7 +169,9 @@ class Predictor:
         self.train_y = self.space.matrix(docs["labels"])
         self.train_vectors = embed.table_vectors(docs)
         lt = pq.read_table(d / "label_tokens.parquet")
-        self.desc_tokens = pc.take(lt["tokens"].combine_chunks(), pc.index_in(self.space.labels, value_set=lt["label"].combine_chunks()))
+        self.desc_tokens = pc.take(
+            lt["tokens"].combine_chunks(), pc.index_in(self.space.labels, value_set=lt["label"].combine_chunks())
+        )
         self.output_parent = output_parents(self.space, self.outputs)
         mode = lift_mode(lift_parents)
         self.closed = hierarchy.closed_under_parents(self.train_y, self.space.parent_matrix())
@@ -213,8 +212,17 @@ class Predictor:
             idx, sims = neighbours.annoy_search(self.index, vectors, nb["k"], nb["search_k"])
         else:
             idx, sims = neighbours.exact_search(vectors, self.train_vectors, nb["k"])
-        cols, _ = teacher.teacher_columns(idx, sims, self.train_y, self.space, self.desc_tokens, parents=ts["parents"],
-                                          mode=ts["mode"], max_labels=ts["max_labels"], max_len=ts["max_len"])
+        cols, _ = teacher.teacher_columns(
+            idx,
+            sims,
+            self.train_y,
+            self.space,
+            self.desc_tokens,
+            parents=ts["parents"],
+            mode=ts["mode"],
+            max_labels=ts["max_labels"],
+            max_len=ts["max_len"],
+        )
         return pa.table({"id": ids, **cols})
 
     def predict(self, texts: list[str], k: int = 5, batch: int = 256, progress: bool = False) -> list[Prediction]:
@@ -226,7 +234,7 @@ class Predictor:
             teach = None
             if self.model.cfg.teacher:
                 teach = self.teacher_table(tok_table["id"], self.text_vectors(tokens))
-            data = examples(tok_table, teach, None, self.outputs)
+            data = make_examples(tok_table, teach, None, self.outputs)
             idx, scores = top_k(self.finish(self.logits(data)), k)
             names = np.asarray(self.outputs.to_pylist(), dtype=object)
             out += [Prediction(names[i].tolist(), np.round(s.astype(float), 6).tolist()) for i, s in zip(idx, scores)]

@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
+from pipeline.data.text import lists_from_parents
 from pipeline.errors import ConfigError
-from pipeline.text import lists_from_parents
 
 MODES = ("default", "literal")
 _MIN_WEIGHT = 1e-6
@@ -73,7 +73,9 @@ class LabelSpace:
         """(n_labels x n_labels) with P[l, parent(l)] = 1."""
         has = self.parent_of >= 0
         rows = np.flatnonzero(has)
-        return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, self.parent_of[has])), shape=(len(self), len(self)))
+        return sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, self.parent_of[has])), shape=(len(self), len(self))
+        )
 
 
 def neighbour_weights(indices: np.ndarray, sims: np.ndarray) -> np.ndarray:
@@ -103,7 +105,9 @@ def expand(y: sp.csr_matrix, space: LabelSpace, parents: bool = True, mode: str 
     return y
 
 
-def rank_rows(scores: sp.csr_matrix, cap: int, tie_break: np.ndarray | None = None) -> tuple[pa.ListArray, pa.ListArray]:
+def rank_rows(
+    scores: sp.csr_matrix, cap: int, tie_break: np.ndarray | None = None
+) -> tuple[pa.ListArray, pa.ListArray]:
     """Each row's non-zero columns, highest score first (ties: lower ``tie_break`` first), at most ``cap``."""
     scores = sp.csr_matrix(scores)
     scores.eliminate_zeros()
@@ -177,7 +181,9 @@ def teacher_columns(
 ) -> tuple[dict[str, pa.ListArray], pa.ListArray]:
     """The teacher table's label, vote-share and token columns for these queries (the ``teacher`` stage and
     prediction for new texts both build them here), and the teacher sets as label indices."""
-    labs, votes = teacher_sets(neighbour_idx, neighbour_sim, train_y, space, parents=parents, mode=mode, max_labels=max_labels)
+    labs, votes = teacher_sets(
+        neighbour_idx, neighbour_sim, train_y, space, parents=parents, mode=mode, max_labels=max_labels
+    )
     return {
         "teacher_labels": _take_lists(labs, space.labels),
         "teacher_votes": vote_shares(neighbour_idx, neighbour_sim, votes),
@@ -191,7 +197,7 @@ def _take_lists(lists: pa.ListArray, values: pa.Array) -> pa.ListArray:
 
 
 def _aligned_neighbours(neigh: pa.Table, docs: pa.Table, train_ids: np.ndarray, split: str):
-    from pipeline.neighbours import table_neighbours
+    from pipeline.method.neighbours import table_neighbours
 
     if neigh["id"].to_pylist() != docs["id"].to_pylist():
         raise ValueError(f"{split} neighbours are not aligned with the {split} documents; rerun `neighbours`")
@@ -220,16 +226,26 @@ def build_teacher_tables(
     tables, stats = {}, {"parents": parents, "mode": mode, "max_labels": max_labels, "max_len": max_len}
     for split in ("train", "test"):
         idx, sims = _aligned_neighbours(neigh[split], docs[split], train_ids, split)
-        cols, labs = teacher_columns(idx, sims, train_y, space, desc_tokens, parents=parents, mode=mode,
-                                     max_labels=max_labels, max_len=max_len)
+        cols, labs = teacher_columns(
+            idx, sims, train_y, space, desc_tokens, parents=parents, mode=mode, max_labels=max_labels, max_len=max_len
+        )
         tokens = cols["teacher_tokens"]
         tables[split] = pa.table(
-            {"id": docs[split]["id"], "neighbours": neigh[split]["neighbours"], "similarities": neigh[split]["similarities"], **cols}
+            {
+                "id": docs[split]["id"],
+                "neighbours": neigh[split]["neighbours"],
+                "similarities": neigh[split]["similarities"],
+                **cols,
+            }
         )
         truth = space.matrix(docs[split]["labels"])
         rows = pc.list_parent_indices(labs).to_numpy()
-        sets = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, pc.list_flatten(labs).to_numpy())), shape=truth.shape)
-        covered = np.asarray(truth.multiply(sets).sum(axis=1)).ravel() / np.maximum(np.asarray(truth.sum(axis=1)).ravel(), 1)
+        sets = sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, pc.list_flatten(labs).to_numpy())), shape=truth.shape
+        )
+        covered = np.asarray(truth.multiply(sets).sum(axis=1)).ravel() / np.maximum(
+            np.asarray(truth.sum(axis=1)).ravel(), 1
+        )
         sizes = pc.list_value_length(labs).to_numpy()
         stats[split] = {
             "mean_labels": round(float(sizes.mean()), 3),
@@ -247,23 +263,3 @@ def knn_rank(docs: dict[str, pa.Table], test_neigh: pa.Table, labels: pa.Table, 
     idx, sims = _aligned_neighbours(test_neigh, docs["test"], train_ids, "test")
     labs, votes = rank_rows(knn_scores(idx, sims, space.matrix(docs["train"]["labels"])), top_k, np.arange(len(space)))
     return pa.table({"id": docs["test"]["id"], "labels": _take_lists(labs, space.labels), "scores": votes})
-
-
-def knn_predict(
-    docs: dict[str, pa.Table],
-    test_neigh: pa.Table,
-    labels: pa.Table,
-    *,
-    top_k: int = 10,
-    ks=(1, 3, 5),
-    a: float = 0.55,
-    b: float = 1.5,
-) -> tuple[pa.Table, dict[str, float]]:
-    """``knn_rank``'s predictions table, and its P/nDCG/PSP@k on the test labels."""
-    from pipeline import metrics
-
-    predictions = knn_rank(docs, test_neigh, labels, top_k=top_k)
-    train_counts = dict(zip(labels["label"].to_pylist(), labels["train_count"].to_pylist()))
-    scores = metrics.evaluate(docs["test"]["labels"].to_pylist(), predictions["labels"].to_pylist(), train_counts,
-                              len(docs["train"]), ks, a, b)
-    return predictions, scores

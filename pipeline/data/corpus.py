@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from pipeline import schemas
 from pipeline.errors import DataError
-from pipeline.hierarchy import ancestors
+from pipeline.data.hierarchy import ancestors
 
 log = logging.getLogger(__name__)
 

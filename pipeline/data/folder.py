@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.datasets.corpus import Corpus, RawSplit, finalize
+from pipeline.data.corpus import Corpus, RawSplit, finalize
 from pipeline.errors import DataError
-from pipeline.hierarchy import build_parents, read_tsv_edges
-from pipeline.textfile import read_json_lines, read_lines
+from pipeline.data.hierarchy import build_parents, read_tsv_edges
+from pipeline.data.textfile import read_json_lines, read_lines
 
 LAYOUTS = ("auto", "jsonl", "xmlrepo")
 
