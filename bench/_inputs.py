@@ -53,15 +53,8 @@ def train_inputs(root: Path, p: dict) -> tuple[Examples, torch.Tensor, ModelConf
         propensity_a=ev["propensity_a"],
         propensity_b=ev["propensity_b"],
     )
+    mcfg = inputs.model_config(p["model"], reading=p["reading"], teacher=bool(p["teacher"]))
     emb = torch.from_numpy(inputs.embeddings)
-    mcfg = ModelConfig.from_params(
-        p["model"],
-        vocab_size=emb.shape[0],
-        n_labels=len(inputs.outputs),
-        d_model=emb.shape[1],
-        reading=p["reading"],
-        teacher=bool(p["teacher"]),
-    )
     return inputs.examples, emb, mcfg, TrainConfig.from_dict(p["train"]), inputs.inv_ps
 
 

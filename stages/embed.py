@@ -14,6 +14,7 @@ import numpy as np
 import typer
 from _stage import load_params, stage
 
+from pipeline import settings
 from pipeline.data import datasets
 from pipeline.data.text import Vocab
 from pipeline.io import atomic_dir, read_table, write_json, write_table
@@ -29,6 +30,8 @@ def main(
     with stage("embed"):
         p = load_params(params)
         name, opts = p["dataset"], p["embed"]
+        if said := settings.describe(p, ("embed",)):
+            typer.echo(said)
         art = Artifacts(data, name)
         vocab = Vocab.from_table(read_table(art.vocab, "vocab"))
         words = np.array(vocab.tokens.to_pylist(), dtype=object)

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 import typer
 from _stage import load_params, stage
 
+from pipeline import settings
 from pipeline.io import atomic_dir, read_table, write_json, write_table
 from pipeline.method import neighbours as nb
 from pipeline.method.embed import table_vectors
@@ -31,6 +32,8 @@ def main(
     with stage("neighbours"):
         p = load_params(params)
         name, o = p["dataset"], p["neighbours"]
+        if said := settings.describe(p, ("neighbours",)):
+            typer.echo(said)
         vectors, art = nb.vectors_for(o.get("vectors")), Artifacts(data, name)
         if vectors == "tfidf":
             ids = {s: read_table(art.documents(s), "documents")["id"] for s in SPLITS}

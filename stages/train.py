@@ -22,17 +22,15 @@ from pathlib import Path
 import typer
 from _stage import load_params, stage
 
-from pipeline import settings, usage
+from pipeline import settings
 from pipeline.engine import predict
 from pipeline.engine.config import TrainConfig
-from pipeline.engine.device import resolve_device
-from pipeline.engine.ensemble import member_jobs, train_members
-from pipeline.engine.examples import load_training_inputs, split_validation
-from pipeline.engine.infer import ensemble_logits, evaluate_logits
-from pipeline.engine.loop import best_epoch
-from pipeline.io import atomic_dir, read_table
+from pipeline.engine.device import precision_note, resolve_device
+from pipeline.engine.ensemble import member_jobs, train_members, training_record
+from pipeline.engine.examples import load_training_inputs
+from pipeline.io import atomic_dir
 from pipeline.method import neighbours as nb
-from pipeline.method.model import ModelConfig, check_reading
+from pipeline.method.model import check_reading
 from pipeline.paths import Artifacts, checkpoint_dir, model_dir
 
 
@@ -56,108 +54,36 @@ def main(
         device = resolve_device(cfg.device)
         # `auto` resolved here, so the checkpoint's fingerprint and config.json record the precision used
         cfg = dataclasses.replace(cfg, bf16=cfg.use_bf16(device))
-        why = (
-            "the GPU computes bf16"
-            if cfg.bf16
-            else "fp32 is faster on a CPU"
-            if device.type == "cpu"
-            else "the GPU lacks bf16"
-        )
-        typer.echo(
-            f"{name}: training on {device}, {'bf16 autocast' if cfg.bf16 else 'fp32'}"
-            + (f" (train.bf16 auto: {why})" if p["train"].get("bf16") == "auto" else "")
-        )
+        typer.echo(f"{name}: {precision_note(device, cfg.bf16, p['train'].get('bf16'))}")
         ev = p["evaluate"]
         inputs = load_training_inputs(
             art, teacher=use_teacher, propensity_a=ev["propensity_a"], propensity_b=ev["propensity_b"]
         )
-        emb = inputs.embeddings
-        model_cfg = ModelConfig.from_params(
-            p["model"],
-            vocab_size=emb.shape[0],
-            n_labels=len(inputs.outputs),
-            d_model=emb.shape[1],
-            reading=p["reading"],
-            teacher=use_teacher,
-        )
+        model_cfg = inputs.model_config(p["model"], reading=p["reading"], teacher=use_teacher)
         jobs, threads = member_jobs(cfg, device)
         if jobs > 1:  # the threads each process gets count in its checkpoint's fingerprint and in config.json
             cfg = dataclasses.replace(cfg, threads=threads)
             typer.echo(
-                f"{name}: {jobs} of the {cfg.members} members at a time, each in its own process with {threads} "
-                f"thread{'s' if threads > 1 else ''} (train.jobs: {p['train'].get('jobs', 1)})"
+                f"{name}: {jobs} of the {cfg.members} members at a time, each in its own process with "
+                f"{threads} thread{'s' if threads > 1 else ''} (train.jobs: {p['train'].get('jobs', 1)})"
             )
-        live = _Live(live_dir)
-        started = time.perf_counter()
-        runs = train_members(
-            model_cfg,
-            cfg,
-            inputs.examples,
-            emb,
-            checkpoint_dir(name),
-            inputs.files,
-            inv_ps=inputs.inv_ps,
-            jobs=jobs,
-            on_epoch=live.log,
-        )
-        wall_s = time.perf_counter() - started
-        members, histories = [r.model for r in runs], [r.history for r in runs]
+        live, started = _Live(live_dir), time.perf_counter()
+        runs = train_members(model_cfg, cfg, inputs.examples, inputs.embeddings, checkpoint_dir(name), inputs.files,
+                             inv_ps=inputs.inv_ps, jobs=jobs, on_epoch=live.log)  # fmt: skip
         live.end()
-        rows = [r for h in histories for r in h]
-        config = {
-            "dataset": name,
-            "model": model_cfg.to_dict(),
-            "train": cfg.to_dict(),
-            "data": p[name],
-            "neighbours": {**p["neighbours"], "vectors": vectors},
-            "tfidf": p["tfidf"],
-            "teacher_set": p["teacher_set"],
-            "history": histories[0],
-            "best_epoch": best_epoch(histories[0], cfg.monitor),
-            # over epochs and members (time summed, memory the largest peak), so a resumed run still reports the whole training;
-            # train_wall_s: this run's clock time, less than train_s when members train at once (train.jobs)
-            "usage": {
-                "train_s": round(sum(r["seconds"] for r in rows), 1),
-                "train_wall_s": round(wall_s, 1),
-                "train_peak_mb": max([usage.peak_rss_mb(), *(r.get("peak_mb", 0.0) for r in rows)]),
-            },
-        }
+        config = training_record(
+            runs, model_cfg, cfg, inputs, device, time.perf_counter() - started, dataset=name, data=p[name],
+            neighbours={**p["neighbours"], "vectors": vectors}, tfidf=p["tfidf"], teacher_set=p["teacher_set"],
+        )  # fmt: skip
         if cfg.members > 1:
-            val = inputs.examples.subset(split_validation(len(inputs.examples), cfg.val_fraction, cfg.seed)[1])
-            config["members"] = [{"best_epoch": best_epoch(h, cfg.monitor), "history": h} for h in histories]
-            config["ensemble_val"] = evaluate_logits(
-                ensemble_logits(members, val, device, bf16=cfg.bf16), val.y, inputs.inv_ps
-            )
-            typer.echo(
-                f"{name}: validation of the {cfg.members} members alone ({cfg.monitor}): "
-                + ", ".join(f"{max(r[f'val_{cfg.monitor}'] for r in h):.4f}" for h in histories)
-                + f"; of their ensemble: {config['ensemble_val'][cfg.monitor]:.4f}"
-            )
-        index = (
-            art.annoy_index if use_teacher and vectors == "word2vec" and p["neighbours"]["backend"] == "annoy" else None
-        )
+            alone = ", ".join(f"{max(r[f'val_{cfg.monitor}'] for r in m['history']):.4f}" for m in config["members"])
+            typer.echo(f"{name}: validation of the {cfg.members} members alone ({cfg.monitor}): {alone}; "
+                       f"of their ensemble: {config['ensemble_val'][cfg.monitor]:.4f}")  # fmt: skip
         with atomic_dir(model_dir(models, name)) as out:
-            predict.save_bundle(
-                out,
-                members,
-                config,
-                vocab=art.vocab,
-                labels=art.labels,
-                label_tokens=art.label_tokens,
-                embeddings=art.embeddings,
-                train_docs=inputs.docs,
-                train_vectors=read_table(art.vectors("train"), "vectors"),
-                index=index if index is not None and index.exists() else None,
-                tfidf_dir=art.tfidf_dir if use_teacher and vectors == "tfidf" else None,
-            )
-        typer.echo(
-            f"{name}: trained {p['reading']} (teacher {'on' if use_teacher else 'off'}), "
-            + (
-                f"{cfg.members} members, best epochs {[c['best_epoch'] for c in config['members']]}"
-                if cfg.members > 1
-                else f"best epoch {config['best_epoch']}"
-            )
-        )
+            predict.save_bundle(out, [r.model for r in runs], config, art, inputs.docs)
+        kept = (f"{cfg.members} members, best epochs {[m['best_epoch'] for m in config['members']]}" if cfg.members > 1
+                else f"best epoch {config['best_epoch']}")  # fmt: skip
+        typer.echo(f"{name}: trained {p['reading']} (teacher {'on' if use_teacher else 'off'}), {kept}")
 
 
 class _Live:

@@ -215,5 +215,5 @@ def test_ablations_from_the_command_line(project):
     show = dvc(proj, env, "exp", "show", "--csv")
     assert "mhsa-r" in show and "no-teacher" in show and "tfidf-teacher" in show
 
-    bad = dvc(proj, env, "exp", "run", "-S", "reading=MMHSA+R+MHSA", "-S", "neighbours.vectors=bm25", ok=False)
+    bad = dvc(proj, env, "exp", "run", "-S", "reading=MMHSA+R+MHSA", "-S", "folder.neighbours.vectors=bm25", ok=False)
     assert "neighbours.vectors must be one of word2vec, tfidf, got 'bm25'" in bad

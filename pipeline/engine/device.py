@@ -29,6 +29,16 @@ def native_bf16(device: torch.device) -> bool:
     return False
 
 
+def precision_note(device: torch.device, bf16: bool, asked) -> str:
+    """One line on the precision training runs in, and why when ``asked`` (the setting) was auto."""
+    why = (
+        "the GPU computes bf16" if bf16 else "fp32 is faster on a CPU" if device.type == "cpu" else "the GPU lacks bf16"
+    )
+    return f"training on {device}, {'bf16 autocast' if bf16 else 'fp32'}" + (
+        f" (train.bf16 auto: {why})" if asked == "auto" else ""
+    )
+
+
 def auto_bf16(device: torch.device) -> bool:
     """What ``train.bf16: auto`` picks: bf16 autocast on a CUDA device that computes bf16, fp32 on
     the CPU, where bf16 autocast measured slower than fp32 even with native bf16 (bench/train_speed.py)."""

@@ -13,10 +13,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from pipeline import usage
 from pipeline.engine.checkpoint import checkpoint_file, fingerprint
 from pipeline.engine.config import TrainConfig
-from pipeline.engine.examples import Examples
-from pipeline.engine.loop import fit
+from pipeline.engine.examples import Examples, TrainingInputs, split_validation
+from pipeline.engine.infer import ensemble_logits, evaluate_logits
+from pipeline.engine.loop import best_epoch, fit
 from pipeline.errors import TreaderError
 from pipeline.method.model import ModelConfig, TReaderXML
 
@@ -160,3 +162,41 @@ def _from_worker(model_cfg: ModelConfig, result) -> MemberRun:
     net = TReaderXML(model_cfg)
     net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
     return MemberRun(net, history)
+
+
+def training_record(
+    runs: list[MemberRun],
+    model_cfg: ModelConfig,
+    cfg: TrainConfig,
+    inputs: TrainingInputs,
+    device: torch.device,
+    wall_s: float,
+    **settings: dict,
+) -> dict:
+    """What a model directory's config.json records of its training: the network's and training's
+    settings, ``settings`` (the dataset, data, neighbour, tfidf and teacher-set sections prediction
+    needs), member 0's history and kept epoch, and the cost (time summed over epochs and members, so a
+    resumed run still reports the whole training; ``train_wall_s``, this run's clock time, is less when
+    members train at once; memory the largest peak). With several members, each one's history and kept
+    epoch, and the ensemble's scores on the validation split (``ensemble_val``)."""
+    histories = [r.history for r in runs]
+    rows = [r for h in histories for r in h]
+    record = {
+        **{k: v for k, v in settings.items() if k == "dataset"},
+        "model": model_cfg.to_dict(),
+        "train": cfg.to_dict(),
+        **{k: v for k, v in settings.items() if k != "dataset"},
+        "history": histories[0],
+        "best_epoch": best_epoch(histories[0], cfg.monitor),
+        "usage": {
+            "train_s": round(sum(r["seconds"] for r in rows), 1),
+            "train_wall_s": round(wall_s, 1),
+            "train_peak_mb": max([usage.peak_rss_mb(), *(r.get("peak_mb", 0.0) for r in rows)]),
+        },
+    }
+    if cfg.members > 1:
+        val = inputs.examples.subset(split_validation(len(inputs.examples), cfg.val_fraction, cfg.seed)[1])
+        record["members"] = [{"best_epoch": best_epoch(h, cfg.monitor), "history": h} for h in histories]
+        logits = ensemble_logits([r.model for r in runs], val, device, bf16=cfg.bf16)
+        record["ensemble_val"] = evaluate_logits(logits, val.y, inputs.inv_ps)
+    return record

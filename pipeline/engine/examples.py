@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import torch
 
 from pipeline.io import read_table
+from pipeline.method.model import ModelConfig
 from pipeline.paths import Artifacts
 from pipeline.report import metrics
 
@@ -158,6 +159,14 @@ class TrainingInputs:
     embeddings: np.ndarray  # (vocabulary, d_model) float32, the `embed` stage's word vectors
     inv_ps: np.ndarray  # each output's inverse propensity (``metrics.inverse_propensity``)
     files: list[Path]  # the input files read (a checkpoint's fingerprint covers them)
+
+    def model_config(self, model: dict, *, reading: str, teacher: bool) -> ModelConfig:
+        """The network's settings: the `model` parameter section, with the shapes these inputs fix
+        (vocabulary, outputs, d_model = the word vectors' size) and the Reading and teacher switches."""
+        vocab_size, d_model = self.embeddings.shape
+        return ModelConfig.from_params(
+            model, vocab_size=vocab_size, n_labels=len(self.outputs), d_model=d_model, reading=reading, teacher=teacher
+        )
 
 
 def load_training_inputs(art: Artifacts, *, teacher: bool, propensity_a: float, propensity_b: float) -> TrainingInputs:

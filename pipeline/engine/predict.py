@@ -40,45 +40,38 @@ from pipeline.engine.device import resolve_device
 from pipeline.engine.examples import Examples, make_examples, target_labels
 from pipeline.engine.infer import ensemble_logits, top_k
 from pipeline.errors import ConfigError, DataError
+from pipeline.io import read_table
 from pipeline.method import embed, neighbours, teacher
 from pipeline.method.model import ModelConfig, TReaderXML
+from pipeline.paths import Artifacts
 
 
 def member_file(m: int) -> str:
     return "model.pt" if m == 0 else f"model-member{m}.pt"
 
 
-def save_bundle(
-    out: Path,
-    models: list[TReaderXML],
-    config: dict,
-    *,
-    vocab: Path,
-    labels: Path,
-    label_tokens: Path,
-    embeddings: Path,
-    train_docs: pa.Table,
-    train_vectors: pa.Table,
-    index: Path | None,
-    tfidf_dir: Path | None = None,
-) -> None:
-    """Write a model directory (``out`` is a fresh, empty folder); ``models``: the ensemble's members (one for a single network).
-    ``tfidf_dir`` (the tfidf stage's folder) is given when the teacher's neighbours are searched by TF-IDF."""
+def save_bundle(out: Path, models: list[TReaderXML], config: dict, art: Artifacts, train_docs: pa.Table) -> None:
+    """Write a model directory (``out`` is a fresh, empty folder) from the artifacts ``art``:
+    ``models``, the ensemble's members (one for a single network), and ``config`` (config.json).
+    The teacher's search side ships as the run used it (``config["neighbours"]``): the Annoy index
+    for word2vec vectors searched by Annoy, the idf and train rows for TF-IDF."""
     for m, model in enumerate(models):
         torch.save(model.state_dict(), out / member_file(m))
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     for src, name in (
-        (vocab, "vocab.parquet"),
-        (labels, "labels.parquet"),
-        (label_tokens, "label_tokens.parquet"),
-        (embeddings, "embeddings.npy"),
+        (art.vocab, "vocab.parquet"),
+        (art.labels, "labels.parquet"),
+        (art.label_tokens, "label_tokens.parquet"),
+        (art.embeddings, "embeddings.npy"),
     ):
         shutil.copyfile(src, out / name)
-    if index is not None:
-        shutil.copyfile(index, out / "index.ann")
-    if tfidf_dir is not None:
-        for name in TFIDF_FILES:
-            shutil.copyfile(tfidf_dir / TFIDF_FILES[name], out / name)
+    vectors, backend = neighbour_vectors(config), config["neighbours"]["backend"]
+    if vectors == "word2vec" and backend == "annoy" and art.annoy_index.exists():
+        shutil.copyfile(art.annoy_index, out / "index.ann")
+    if vectors == "tfidf":
+        shutil.copyfile(art.idf, out / "tfidf_idf.npy")
+        shutil.copyfile(art.tfidf("train"), out / "tfidf_train.npz")
+    train_vectors = read_table(art.vectors("train"), "vectors")
     pq.write_table(
         pa.table({"id": train_docs["id"], "labels": train_docs["labels"], "vector": train_vectors["vector"]}),
         out / "train_docs.parquet",
@@ -93,7 +86,7 @@ BUNDLE_FILES = (
     "embeddings.npy",
     "train_docs.parquet",
 )
-TFIDF_FILES = {"tfidf_idf.npy": "idf.npy", "tfidf_train.npz": "train.npz"}  # bundle name: the tfidf stage's file
+TFIDF_FILES = ("tfidf_idf.npy", "tfidf_train.npz")  # the tfidf stage's idf.npy and train.npz
 
 
 def neighbour_vectors(config: dict) -> str | None:

@@ -17,7 +17,7 @@ Modes:
 
 The teacher *sequence* is the concatenation of the teacher labels' tokenised
 descriptions in rank order, truncated to ``max_len`` tokens (our reading of
-"E_y' = sum_k Encode(T_k) / K", see CONVENTIONS.md).
+"E_y' = sum_k Encode(T_k) / K", docs/deviations.md).
 
 Everything is sparse matrix algebra: S (queries x train, k similarities per row)
 times Y (train x labels) gives every vote at once.

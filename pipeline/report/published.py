@@ -1,4 +1,4 @@
-"""The paper's published figures (../shared/paper/TReaderXML.md, Tables 2-4), verbatim.
+"""The paper's published figures (its Tables 2-4), verbatim.
 
 Values are the strings as printed, typos included ("EOILEX", "LigntXML", a missing
 P@3, "85.24" without its %); "-" where the paper prints a dash and "" where it
@@ -68,7 +68,7 @@ TABLE4 = [
     ("TReaderXML", "57.15%", "71.64%", "77.27%"),
 ]
 
-# Table 3's configurations as (id, teacher, reading) in our parameters (CONVENTIONS.md)
+# Table 3's configurations as (id, teacher, reading) in our parameters (docs/peers-and-tables.md)
 CONFIGS = [
     (0, False, "none"),
     (1, True, "none"),
