@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from pipeline.errors import TreaderError
-from pipeline.paths import raw_cache
+from pipeline.paths import raw_cache, table_runs
 
 app = typer.Typer(
     help="TReaderXML tools. The pipeline itself runs with `dvc repro`; see README.md.",
@@ -180,7 +180,7 @@ def table(
         records, ran = runs.build(number, Path.cwd(), datasets, folders, ablation, echo=typer.echo)
     except TreaderError as exc:
         _fail(exc)
-    write_json({"table": number, "runs": records}, Path("reports") / "runs" / f"table{number}.json")
+    write_json({"table": number, "runs": records}, table_runs("reports", number))
     res = subprocess.run([sys.executable, "-m", "dvc", "repro", f"report@{number}"])
     if res.returncode != 0:
         raise typer.Exit(res.returncode)

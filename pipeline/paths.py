@@ -10,6 +10,9 @@ data/<dataset>/predictions/<method>.parquet
 models/<dataset>/                      the trained network (``engine.predict``)
 models/peers/<dataset>/<method>/       a trained peer
 checkpoints/<dataset>/                 training checkpoints ($TREADER_CHECKPOINTS instead of checkpoints/)
+checkpoints/exps/<dataset>/            ... of the experiments `treader table` runs
+reports/runs/table<N>.json             the runs `treader table N` collected; report@N renders them
+reports/table<N>.md, .html; reports/plots/table<N>_<kind>.json
 """
 
 from __future__ import annotations
@@ -102,6 +105,29 @@ def peer_dir(models: str | Path, dataset: str, method: str) -> Path:
     return Path(models) / "peers" / dataset / method
 
 
+CHECKPOINTS = "checkpoints"
+
+
 def checkpoint_dir(dataset: str) -> Path:
     """Training checkpoints of ``dataset``: checkpoints/<dataset>, or $TREADER_CHECKPOINTS/<dataset>."""
-    return Path(os.environ.get("TREADER_CHECKPOINTS", "checkpoints")) / dataset
+    return Path(os.environ.get("TREADER_CHECKPOINTS", CHECKPOINTS)) / dataset
+
+
+def experiment_checkpoints(project: str | Path) -> Path:
+    """Where the experiments of `treader table` keep their training checkpoints ($TREADER_CHECKPOINTS)."""
+    return Path(project) / CHECKPOINTS / "exps"
+
+
+def table_runs(reports: str | Path, table: int) -> Path:
+    """The runs `treader table` collected for table ``table``."""
+    return Path(reports) / "runs" / f"table{table}.json"
+
+
+def table_report(reports: str | Path, table: int, suffix: str) -> Path:
+    """A rendered table: ``suffix`` .md or .html."""
+    return Path(reports) / f"table{table}{suffix}"
+
+
+def table_plot(reports: str | Path, table: int, kind: str) -> Path:
+    """A table's DVC plot data (``kind``: metrics, tail, curves)."""
+    return Path(reports) / "plots" / f"table{table}_{kind}.json"

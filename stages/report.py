@@ -14,6 +14,7 @@ from _stage import stage
 
 from pipeline.errors import DataError
 from pipeline.io import atomic_file, write_json
+from pipeline.paths import table_plot, table_report, table_runs
 from pipeline.report import tables
 
 
@@ -23,17 +24,18 @@ def main(
 ) -> None:
     """Render one table from its collected runs."""
     with stage(f"report table {table}"):
-        src = reports / "runs" / f"table{table}.json"
+        src = table_runs(reports, table)
         if not src.exists():
             raise DataError(f"no collected runs; run `treader table {table}`", src)
         runs = json.loads(src.read_text())["runs"]
         render = {2: tables.table2, 3: tables.table3, 4: tables.table4}[table]
-        for name, text in ((f"table{table}.md", render(runs)), (f"table{table}.html", tables.html(runs, table))):
-            with atomic_file(reports / name) as tmp:
+        md, page = table_report(reports, table, ".md"), table_report(reports, table, ".html")
+        for path, text in ((md, render(runs)), (page, tables.html(runs, table))):
+            with atomic_file(path) as tmp:
                 tmp.write_text(text, encoding="utf-8")
         for kind, rows in tables.plot_rows(runs, table).items():
-            write_json(rows, reports / "plots" / f"table{table}_{kind}.json")
-        typer.echo(f"wrote {reports / f'table{table}.md'} and {reports / f'table{table}.html'}")
+            write_json(rows, table_plot(reports, table, kind))
+        typer.echo(f"wrote {md} and {page}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from typing import Callable
 import yaml
 
 from pipeline.errors import TreaderError
+from pipeline.paths import experiment_checkpoints
 from pipeline.report import published
 from pipeline.report.tables import METHODS
 
@@ -124,7 +125,7 @@ class Repo:
         baseline = baselines[0]
         ref = self.ref(baseline, run.name)
         self.echo(f"running experiment {run.name} ({', '.join(run.overrides())})")
-        env = dict(os.environ, TREADER_CHECKPOINTS=str(self.root / "checkpoints" / "exps"))
+        env = dict(os.environ, TREADER_CHECKPOINTS=str(experiment_checkpoints(self.root)))
         cmd = [sys.executable, "-m", "dvc", "exp", "run", "--temp", "-n", run.name]
         for o in run.overrides():
             cmd += ["-S", o]
