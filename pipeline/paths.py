@@ -1,5 +1,6 @@
 """Every artifact's path, in one place: the stages, the bench scripts and the CLI name files through here.
 
+data/<dataset>/params-checked.txt      the check stage's marker
 data/<dataset>/prepared/{train,test,labels}.parquet, stats.json
 data/<dataset>/tokens/{train,test,vocab,labels}.parquet, stats.json
 data/<dataset>/embed/embeddings.npy, {train,test}.parquet, stats.json
@@ -36,6 +37,12 @@ class Artifacts:
         self.neighbours_dir = self.root / "neighbours"
         self.teacher_dir = self.root / "teacher"
         self.predictions_dir = self.root / "predictions"
+
+    # check
+    @property
+    def checked(self) -> Path:
+        """The `check` stage's marker: every setting was in its domain."""
+        return self.root / "params-checked.txt"
 
     # prepare
     def documents(self, split: str) -> Path:

@@ -280,3 +280,21 @@ def test_fetch_unknown_dataset_lists_the_known_ones():
     assert res.exit_code == 2
     assert res.stdout == ""
     assert res.stderr == "error: unknown dataset 'nosuch'; known datasets: reuters21578, rcv1-v2-subset, folder\n"
+
+
+def test_fetch_folder_says_there_is_nothing_to_download():
+    res = treader("fetch", "folder")
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.startswith("error: the `folder` dataset is your own data: prepare reads folder.path")
+    assert res.stderr.count("\n") == 1
+
+
+def test_predict_with_a_corrupt_model_file_exits_2_in_one_line(model, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(model, tmp_path / "model")
+    (copy / "model.pt").write_bytes(b"not a torch file")
+    res = treader("predict", copy, "some text", "--device", "cpu")
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.startswith(f"error: {copy / 'model.pt'}: cannot read this model file")
+    assert res.stderr.count("\n") == 1

@@ -106,7 +106,18 @@ def test_whole_pipeline_and_teacher_params_rerun_only_teacher(project):
     proj, env = project
     params = tiny_params(proj)
     out = dvc(proj, env, "repro")
-    for stage in ("prepare", "tokenise", "embed", "tfidf", "neighbours", "teacher", "knn", "train", "evaluate"):
+    for stage in (
+        "check",
+        "prepare",
+        "tokenise",
+        "embed",
+        "tfidf",
+        "neighbours",
+        "teacher",
+        "knn",
+        "train",
+        "evaluate",
+    ):
         assert f"Running stage '{stage}'" in out
     knn = yaml.safe_load((proj / "metrics" / "knn.json").read_text())
     assert {"P@1", "P@3", "P@5", "nDCG@5", "PSP@5"} <= set(knn) and 0.0 <= knn["P@1"] <= 1.0
@@ -133,7 +144,8 @@ def test_whole_pipeline_and_teacher_params_rerun_only_teacher(project):
         assert f"{stage}:" not in status
     assert "train:" in status  # the model bundle records the teacher-set settings it was trained with
     out = dvc(proj, env, "repro", "teacher")
-    assert "Running stage 'teacher'" in out and out.count("Running stage") == 1
+    # the check stage looks at every setting first; its marker is unchanged, so only teacher runs after it
+    assert "Running stage 'check'" in out and "Running stage 'teacher'" in out and out.count("Running stage") == 2
     sizes = [len(x) for x in pq.read_table(proj / "data/folder/teacher/train.parquet")["teacher_labels"].to_pylist()]
     assert max(sizes) <= 3
 
@@ -147,7 +159,7 @@ def test_ablations_from_the_command_line(project):
 
     out = dvc(proj, env, "exp", "run", "-n", "mhsa-r", "-S", "reading=MHSA+R")
     ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
-    assert ran == ["evaluate", "train"]
+    assert ran == ["check", "evaluate", "train"]
     metrics = yaml.safe_load((proj / "metrics" / "treaderxml.json").read_text())
     assert metrics["reading"] == "MHSA+R" and metrics["teacher"] is True
     diff = dvc(proj, env, "metrics", "diff")
@@ -155,12 +167,12 @@ def test_ablations_from_the_command_line(project):
 
     out = dvc(proj, env, "exp", "run", "-n", "no-teacher", "-S", "teacher=false", "-S", "reading=MMHSA+R+MHSA")
     ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
-    assert ran == ["evaluate", "train"]
+    assert ran == ["check", "evaluate", "train"]
     assert yaml.safe_load((proj / "metrics" / "treaderxml.json").read_text())["teacher"] is False
 
     out = dvc(proj, env, "exp", "run", "-n", "prior", "-S", "teacher=true", "-S", "model.teacher_prior=true")
     ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
-    assert ran == ["evaluate", "train"]  # a model switch, not a corpus one
+    assert ran == ["check", "evaluate", "train"]  # a model switch, not a corpus one
     assert json.loads((proj / "models" / "folder" / "config.json").read_text())["model"]["teacher_prior"] is True
 
     out = dvc(
@@ -202,7 +214,7 @@ def test_ablations_from_the_command_line(project):
     )
     ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
     # prepare reads the dataset's section whole: it runs again and writes the same files (tokenise, embed do not run)
-    assert ran == ["evaluate", "knn", "neighbours", "prepare", "teacher", "train"]
+    assert ran == ["check", "evaluate", "knn", "neighbours", "prepare", "teacher", "train"]
     assert yaml.safe_load((proj / "metrics" / "neighbours.json").read_text())["vectors"] == "tfidf"
     assert json.loads((proj / "models" / "folder" / "config.json").read_text())["neighbours"]["vectors"] == "tfidf"
     assert (proj / "models" / "folder" / "tfidf_train.npz").exists() and not (
@@ -210,10 +222,19 @@ def test_ablations_from_the_command_line(project):
     ).exists()
 
     bad = dvc(proj, env, "exp", "run", "-S", "reading=MHSA", ok=False)
-    assert "unknown reading 'MHSA'; valid readings: none, MMHSA+R, MHSA+R" in bad
+    assert "reading must be one of none, MMHSA+R, MHSA+R" in bad
 
     show = dvc(proj, env, "exp", "show", "--csv")
     assert "mhsa-r" in show and "no-teacher" in show and "tfidf-teacher" in show
 
     bad = dvc(proj, env, "exp", "run", "-S", "reading=MMHSA+R+MHSA", "-S", "folder.neighbours.vectors=bm25", ok=False)
-    assert "neighbours.vectors must be one of word2vec, tfidf, got 'bm25'" in bad
+    assert "folder.neighbours.vectors must be one of word2vec, tfidf; got 'bm25'" in bad
+
+    # a bad setting fails in the check stage, before any work, and the last good model stays
+    model = proj / "models" / "folder" / "model.pt"
+    before = model.read_bytes()
+    bad = dvc(proj, env, "exp", "run", "-S", "folder.neighbours.vectors=tfidf", "-S", "embed.dim=7", ok=False)
+    assert "embed.dim (7) is the network's d_model and must be divisible by model.n_heads (4)" in bad
+    ran = sorted(line.split("'")[1] for line in bad.splitlines() if line.startswith("Running stage"))
+    assert ran == ["check"] and "Traceback" not in bad
+    assert model.read_bytes() == before

@@ -291,3 +291,11 @@ def test_vocab_sentences_drop_words_outside_the_vocabulary():
     vocab = np.array([PAD, UNK, "cocoa", "prices", "rose"], dtype=object)
     got = vocab_sentences(["The cocoa PRICES rose, sharply.", "nothing known here", "<unk> <pad> rose"], vocab)
     assert got == [["cocoa", "prices", "rose"], ["rose"]]  # no <pad>/<unk> either, and no empty sentence
+
+
+@pytest.mark.parametrize("sents", [[], [[], []], [["<unk>", "<unk>"], ["<unk>"]], [["once"], ["twice", "twice"]]])
+def test_word2vec_without_a_word_to_learn_says_so_in_one_line(sents):
+    with pytest.raises(
+        DataError, match=r"word2vec has no word to learn: no word .* occurs embed.min_count \(3\) times"
+    ):
+        train_word2vec(sents, Word2VecConfig(dim=4, epochs=1, min_count=3))

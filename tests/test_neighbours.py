@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from pipeline import schemas
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, DataError
 from pipeline.method.neighbours import (
     annoy_build,
     annoy_search,
@@ -82,8 +82,10 @@ def test_exact_search_asks_for_at_most_all_other_documents():
     idx, _ = exact_search(base, base, 10, np.arange(3))
     assert idx.shape == (3, 2)
     assert [sorted(row) for row in idx.tolist()] == [[1, 2], [0, 2], [0, 1]]
-    with pytest.raises(ValueError, match="not enough train documents"):
+    with pytest.raises(DataError, match=r"1 train text\(s\): too few to find any neighbour"):
         exact_search(base[:1], base[:1], 3, np.arange(1))
+    with pytest.raises(ConfigError, match="neighbours.k must be a whole number >= 1; got 0"):
+        exact_search(base, base, 0)
 
 
 def test_annoy_search_with_self_ids_excludes_each_query_itself():

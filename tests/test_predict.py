@@ -428,3 +428,43 @@ def test_loading_a_half_copied_model_names_the_missing_files(built, tmp_path):
     with pytest.raises(DataError, match="incomplete model directory, missing model.pt, labels.parquet") as err:
         Predictor.load(half)
     assert str(half) in str(err.value)
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"\x00not what this file should hold\xff" * 3)
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(
+    "model, name, spoil, message",
+    [
+        ("model", "model.pt", _garbage, r"model\.pt: cannot read this model file"),
+        ("model", "model.pt", _truncate, r"model\.pt: cannot read this model file"),
+        ("model", "config.json", lambda p: p.write_text("{ not json"), r"config\.json: cannot read this model file"),
+        ("model", "config.json", lambda p: p.write_text('{"model": 3}'), r"config\.json: cannot read .*sections model"),
+        ("model", "vocab.parquet", _garbage, r"vocab\.parquet: cannot read this model file"),
+        ("model", "labels.parquet", _truncate, r"labels\.parquet: cannot read this model file"),
+        ("model", "label_tokens.parquet", _garbage, r"label_tokens\.parquet: cannot read this model file"),
+        ("model", "embeddings.npy", _garbage, r"embeddings\.npy: cannot read this model file"),
+        ("model", "train_docs.parquet", _truncate, r"train_docs\.parquet: cannot read this model file"),
+        ("model", "index.ann", _truncate, r"index\.ann: cannot read this model file"),
+        ("model_tfidf", "tfidf_train.npz", _garbage, r"tfidf_train\.npz: cannot read this model file"),
+    ],
+)
+def test_a_corrupt_model_file_is_named_in_one_line(built, tmp_path, model, name, spoil, message):
+    copy = shutil.copytree(built[model], tmp_path / "copy")
+    spoil(copy / name)
+    with pytest.raises(DataError, match=message) as err:
+        Predictor.load(copy, device="cpu")
+    assert "rerun `dvc repro train`" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_word_vectors_of_another_vocabulary_are_refused(built, tmp_path):
+    copy = shutil.copytree(built["model"], tmp_path / "copy")
+    np.save(copy / "embeddings.npy", np.load(copy / "embeddings.npy")[:-3])
+    with pytest.raises(DataError, match=r"embeddings\.npy: cannot read .*word vectors of shape .* for a vocabulary of"):
+        Predictor.load(copy, device="cpu")

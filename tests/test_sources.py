@@ -85,15 +85,27 @@ def test_download_with_wrong_checksum_fails_and_leaves_nothing(mirror, tmp_path)
     cache = tmp_path / "cache"
     with pytest.raises(DataError, match=r"rcv1\.taxonomy: checksum mismatch"):
         sources.locate("rcv1-v2-subset", cache)
-    assert not (cache / "rcv1-v2-subset").exists()
-    assert not any(p.name.startswith(".tmp-") for p in cache.iterdir())
+    assert not cache.exists()  # no partial file, no temporary folder, and not the empty cache this call made
 
 
-def test_download_missing_source_fails_clearly(mirror, tmp_path):
+def test_download_missing_source_fails_clearly_says_what_to_do_and_leaves_no_empty_cache(mirror, tmp_path):
     root, _ = mirror
     (root / "reuters21578" / "reuters21578.tar.gz").unlink()
-    with pytest.raises(DataError, match="could not download reuters21578.*404"):
-        sources.locate("reuters21578", tmp_path / "cache")
+    cache = tmp_path / "data" / "raw"
+    with pytest.raises(DataError, match="could not download reuters21578.*404") as err:
+        sources.locate("reuters21578", cache)
+    message = str(err.value)
+    assert (
+        f"put the raw files (unpacked from reuters21578.tar.gz; their sums: pipeline/data/SHA256SUMS) in {cache / 'reuters21578'}/"
+        in message
+    )
+    assert "TREADER_DATA_DIR" in message and "TREADER_MIRROR" in message and "\n" not in message
+    assert not (tmp_path / "data").exists()  # the cache folders this call made are gone again
+
+
+def test_the_folder_dataset_has_nothing_to_fetch(tmp_path):
+    with pytest.raises(DataError, match="the `folder` dataset is your own data: prepare reads folder.path"):
+        sources.locate("folder", tmp_path)
 
 
 def test_data_dir_is_verified(tmp_path, real_data_dir, monkeypatch):

@@ -104,8 +104,13 @@ def verify(folder: Path, dataset: str, names: tuple[str, ...] | None = None) -> 
 
 def locate(dataset: str, cache: str | Path = DEFAULT_CACHE) -> Path:
     """Return a folder holding ``dataset``'s verified raw files, downloading them if needed."""
+    if dataset == "folder":
+        raise DataError(
+            "the `folder` dataset is your own data: prepare reads folder.path and nothing is downloaded; "
+            f"raw files are fetched for the built-in corpora only ({', '.join(sorted(SOURCES))})"
+        )
     if dataset not in SOURCES:
-        raise DataError(f"no raw-file source for dataset {dataset!r}; built-in: {sorted(SOURCES)}")
+        raise DataError(f"no raw-file source for dataset {dataset!r}; built-in: {', '.join(sorted(SOURCES))}")
     env = os.environ.get("TREADER_DATA_DIR")
     if env:
         folder = Path(env) / dataset
@@ -131,10 +136,32 @@ def _urls(dataset: str) -> list[str]:
     return list(urls)
 
 
+def remedy(dataset: str, folder: Path) -> str:
+    """What to do when ``dataset``'s raw files cannot be downloaded."""
+    archives = list(dict.fromkeys(u.rsplit("/", 1)[1] for u in SOURCES[dataset].urls if _is_archive(u)))
+    files = f"unpacked from {' or '.join(archives)}" if archives else ", ".join(SOURCES[dataset].needed)
+    return (
+        f"without a network, put the raw files ({files}; their sums: pipeline/data/SHA256SUMS) in {folder}/, "
+        f"or set TREADER_DATA_DIR to a folder "
+        f"holding {dataset}/ with them, or TREADER_MIRROR to a mirror holding {dataset}/<file>"
+    )
+
+
 def download(dataset: str, folder: Path) -> None:
-    """Fetch ``dataset``'s files into ``folder`` (atomically), verifying every sum."""
-    src = SOURCES[dataset]
+    """Fetch ``dataset``'s files into ``folder`` (atomically), verifying every sum. On failure nothing is
+    left behind: no partial file, and no empty cache folder this call made."""
+    made = [p for p in (folder.parent, *folder.parent.parents) if not p.exists()]
     folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _download(dataset, folder)
+    except BaseException:
+        for p in made:  # innermost first; only the ones this call made, and only while empty
+            if p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+        raise
+
+
+def _download(dataset: str, folder: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{dataset}-", dir=folder.parent))
     try:
         archives = [u for u in _urls(dataset) if _is_archive(u)]
@@ -149,13 +176,13 @@ def download(dataset: str, folder: Path) -> None:
                     errors.append(f"{url}: {exc}")
                     log.warning("download failed: %s: %s", url, exc)
             else:
-                raise DataError(f"could not download {dataset}: " + "; ".join(errors))
+                raise DataError(f"could not download {dataset} ({'; '.join(errors)}); {remedy(dataset, folder)}")
         else:
             for url in _urls(dataset):
                 try:
                     (tmp / url.rsplit("/", 1)[1]).write_bytes(_fetch(url))
                 except (urllib.error.URLError, OSError) as exc:
-                    raise DataError(f"could not download {dataset}: {exc}", url) from exc
+                    raise DataError(f"could not download {dataset} ({url}: {exc}); {remedy(dataset, folder)}") from None
         verify(tmp, dataset)
         if folder.exists():
             shutil.rmtree(folder)

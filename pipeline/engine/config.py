@@ -10,8 +10,6 @@ import torch
 from pipeline.engine.device import auto_bf16
 from pipeline.errors import ConfigError
 
-MONITORS = ("P@1", "P@3", "P@5", "nDCG@1", "nDCG@3", "nDCG@5")
-
 
 @dataclass
 class TrainConfig:
@@ -28,7 +26,7 @@ class TrainConfig:
     propensity_weight: float = 0.0  # weigh label l's positives in the loss by (1/p_l)^this (0: off)
     early_stop: int = 3  # stop after this many epochs without improvement
     monitor: str = "nDCG@5"  # validation metric that decides "improvement" and the kept model
-    val_fraction: float = 0.1  # carved from train, seeded
+    val_fraction: float = 0.1  # carved from train, seeded (in (0, 1): validation picks the kept epoch)
     seed: int = 13
     device: str = "auto"  # auto | cpu | cuda
     bf16: bool | str = False  # bf16 autocast: true | false | auto (``auto_bf16``)
@@ -38,44 +36,12 @@ class TrainConfig:
     jobs: int | str = 1  # members trained at once on a CPU, each in its own process (auto: as cores and members allow)
 
     def __post_init__(self):
-        if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1 or not 0 <= self.val_fraction < 1:
-            raise ConfigError(
-                f"invalid training settings: lr {self.lr}, batch_size {self.batch_size}, "
-                f"epochs {self.epochs}, val_fraction {self.val_fraction}"
-            )
-        if (
-            self.schedule not in ("plateau", "cosine")
-            or self.embedding_lr <= 0
-            or self.warmup < 0
-            or self.clip < 0
-            or not 0 <= self.teacher_dropout < 1
-        ):
-            raise ConfigError(
-                f"invalid training settings: schedule {self.schedule!r} (plateau | cosine), warmup {self.warmup}, "
-                f"embedding_lr {self.embedding_lr}, clip {self.clip}, teacher_dropout {self.teacher_dropout} (in [0, 1))"
-            )
-        pw = self.propensity_weight
-        if isinstance(pw, bool) or not isinstance(pw, (int, float)) or pw < 0:
-            raise ConfigError(
-                "train.propensity_weight is the exponent of the positives' weight (1/p_l)^x, "
-                f"a number >= 0 (0: off); got {pw!r}"
-            )
-        if isinstance(self.members, bool) or not isinstance(self.members, int) or self.members < 1:
-            raise ConfigError(f"train.members must be a whole number >= 1; got {self.members!r}")
-        jobs_ok = self.jobs == "auto" or (
-            isinstance(self.jobs, int) and not isinstance(self.jobs, bool) and self.jobs >= 1
-        )
-        if not jobs_ok:
-            raise ConfigError(
-                f"train.jobs is how many members train at once on a CPU, a whole number >= 1 or auto; got {self.jobs!r}"
-            )
-        if self.bf16 not in (True, False, "auto"):
-            raise ConfigError(
-                "train.bf16 must be true, false or auto (bf16 on a CUDA device that computes it, fp32 on the CPU); "
-                f"got {self.bf16!r}"
-            )
-        if self.monitor not in MONITORS:
-            raise ConfigError(f"train.monitor must be P@k or nDCG@k for k in 1, 3, 5; got {self.monitor!r}")
+        from pipeline.checks import SCHEMA  # every setting's domain, shared with the `check` stage
+
+        for key, domain in SCHEMA["train"].items():
+            value = getattr(self, key)
+            if not domain.test(value):
+                raise ConfigError(f"invalid training setting: train.{key} must be {domain.says}; got {value!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -39,7 +39,7 @@ from pipeline.data import hierarchy, text, tfidf
 from pipeline.engine.device import resolve_device
 from pipeline.engine.examples import Examples, make_examples, target_labels
 from pipeline.engine.infer import ensemble_logits, top_k
-from pipeline.errors import ConfigError, DataError
+from pipeline.errors import ConfigError, DataError, TreaderError
 from pipeline.io import read_table
 from pipeline.method import embed, neighbours, teacher
 from pipeline.method.model import ModelConfig, TReaderXML
@@ -123,6 +123,37 @@ def lifts(mode: str, output_parent: np.ndarray, closed: bool) -> bool:
     return bool((output_parent >= 0).any()) and (mode == "on" or (mode == "auto" and closed))
 
 
+def _read(path: Path, read):
+    """``read(path)``, with any failure to read a model file turned into one line naming it."""
+    try:
+        return read(path)
+    except TreaderError:
+        raise
+    except Exception as exc:  # a truncated, corrupt or foreign file: torch, pickle, Arrow, numpy, JSON errors
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DataError(
+            f"cannot read this model file ({type(exc).__name__}: {why}); copy the model directory again "
+            "or rerun `dvc repro train`",
+            path,
+        ) from None
+
+
+def _config(config) -> dict:
+    """config.json, checked for the sections prediction reads."""
+    need = ("model", "train", "data", "neighbours", "teacher_set")
+    if not isinstance(config, dict) or any(not isinstance(config.get(k), dict) for k in need):
+        raise ValueError(f"a model's config.json is a JSON object with the sections {', '.join(need)}")
+    return config
+
+
+def _matrix(vectors, rows: int) -> np.ndarray:
+    """The word vectors, checked against the vocabulary they belong to."""
+    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.shape[0] != rows:
+        shape = getattr(vectors, "shape", None)
+        raise ValueError(f"word vectors of shape {shape} for a vocabulary of {rows} words")
+    return vectors
+
+
 class Predictor:
     """Load with ``Predictor.load(models/<dataset>)``; then ``predict(texts, k)``.
 
@@ -135,7 +166,7 @@ class Predictor:
         d = Path(model_dir)
         if not (d / "config.json").exists():
             raise DataError("not a trained model directory (no config.json); run `dvc repro train`", d)
-        self.config = json.loads((d / "config.json").read_text())
+        self.config = _read(d / "config.json", lambda f: _config(json.loads(f.read_text(encoding="utf-8"))))
         n = int(self.config.get("train", {}).get("members", 1))
         self.vectors = neighbour_vectors(self.config)
         needed = (*BUNDLE_FILES, *map(member_file, range(1, n)), *(TFIDF_FILES if self.vectors == "tfidf" else ()))
@@ -147,21 +178,23 @@ class Predictor:
                 d,
             )
         self.device = resolve_device(device)
+        model_cfg = _read(d / "config.json", lambda f: ModelConfig.from_dict(self.config["model"]))
         self.models = []
         for m in range(n):
-            net = TReaderXML(ModelConfig.from_dict(self.config["model"]))
-            net.load_state_dict(torch.load(d / member_file(m), map_location=self.device, weights_only=True))
+            net = TReaderXML(model_cfg)
+            path = d / member_file(m)
+            _read(path, lambda f: net.load_state_dict(torch.load(f, map_location=self.device, weights_only=True)))
             self.models.append(net.to(self.device).eval())
         self.model = self.models[0]  # the architecture (``.cfg``) every member shares
-        self.vocab = text.Vocab.from_table(pq.read_table(d / "vocab.parquet"))
-        labels = pq.read_table(d / "labels.parquet")
+        self.vocab = _read(d / "vocab.parquet", lambda f: text.Vocab.from_table(read_table(f, "vocab")))
+        labels = _read(d / "labels.parquet", lambda f: read_table(f, "labels"))
         self.space = teacher.LabelSpace.from_table(labels)
         self.outputs = target_labels(labels)
-        self.word_vectors = np.load(d / "embeddings.npy")
-        docs = pq.read_table(d / "train_docs.parquet")
-        self.train_y = self.space.matrix(docs["labels"])
-        self.train_vectors = embed.table_vectors(docs)
-        lt = pq.read_table(d / "label_tokens.parquet")
+        self.word_vectors = _read(d / "embeddings.npy", lambda f: _matrix(np.load(f), len(self.vocab.tokens)))
+        docs = _read(d / "train_docs.parquet", pq.read_table)
+        self.train_y = _read(d / "train_docs.parquet", lambda f: self.space.matrix(docs["labels"]))
+        self.train_vectors = _read(d / "train_docs.parquet", lambda f: embed.table_vectors(docs))
+        lt = _read(d / "label_tokens.parquet", lambda f: read_table(f, "label_tokens"))
         self.desc_tokens = pc.take(
             lt["tokens"].combine_chunks(), pc.index_in(self.space.labels, value_set=lt["label"].combine_chunks())
         )
@@ -172,10 +205,12 @@ class Predictor:
         self.index = None
         nb = self.config["neighbours"]
         if self.vectors == "word2vec" and nb["backend"] == "annoy" and (d / "index.ann").exists():
-            self.index = neighbours.AnnoyIndex.load(d / "index.ann", self.train_vectors.shape[1])
+            dim = self.train_vectors.shape[1]
+            self.index = _read(d / "index.ann", lambda f: neighbours.AnnoyIndex.load(f, dim))
         if self.vectors == "tfidf":
-            self.tfidf = (np.load(d / "tfidf_idf.npy"), tfidf.TfidfConfig.from_dict(self.config["tfidf"]))
-            self.train_tfidf = sp.load_npz(d / "tfidf_train.npz").tocsr()
+            idf = _read(d / "tfidf_idf.npy", np.load)
+            self.tfidf = (idf, tfidf.TfidfConfig.from_dict(self.config["tfidf"]))
+            self.train_tfidf = _read(d / "tfidf_train.npz", lambda f: sp.load_npz(f).tocsr())
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "auto", lift_parents="auto") -> "Predictor":

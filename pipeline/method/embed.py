@@ -100,6 +100,16 @@ def train_word2vec(sents: list[list[str]], cfg: Word2VecConfig):
             self.bar.close()
 
     logging.getLogger("gensim").setLevel(logging.WARNING)
+    counts: dict[str, int] = {}
+    for sent in sents:
+        for w in sent:
+            counts[w] = counts.get(w, 0) + 1
+    if not any(c >= cfg.min_count for w, c in counts.items() if w not in (PAD, UNK)):
+        raise DataError(
+            f"word2vec has no word to learn: no word of the train split (and extra text) occurs embed.min_count "
+            f"({cfg.min_count}) times outside <unk>; lower tokenise.min_count or embed.min_count, or check that the "
+            "texts hold words"
+        )
     model = Word2Vec(
         sentences=sents,
         callbacks=[_Progress()],

@@ -30,7 +30,7 @@ import torch
 from tqdm import tqdm
 
 from pipeline.data.text import lists_from_parents, padded
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, DataError
 
 BACKENDS = ("annoy", "exact")
 VECTORS = ("word2vec", "tfidf")  # what a text is, for the search: its Eq. 1 vector, or its TF-IDF row
@@ -85,9 +85,11 @@ def _blocked_top_k(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of each query's row of ``similarities(start, stop)`` (a torch block of queries x base),
     one block of queries at a time; ``self_ids[i]`` (if given) is excluded for query i."""
+    if k < 1:
+        raise ConfigError(f"neighbours.k must be a whole number >= 1; got {k}")
     k = min(k, n_base - (self_ids is not None))
     if k < 1:
-        raise ValueError("not enough train documents to find any neighbour")
+        raise DataError(f"{n_base} train text(s): too few to find any neighbour (a train text never counts itself)")
     out_i = np.empty((n_queries, k), dtype=np.int64)
     out_s = np.empty((n_queries, k), dtype=np.float32)
     with torch.no_grad():
@@ -175,9 +177,11 @@ def annoy_search(
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate cosine top-k; with ``self_ids`` ask for k+1 and drop the query's own index."""
+    if k < 1:
+        raise ConfigError(f"neighbours.k must be a whole number >= 1; got {k}")
     k = min(k, index.size - (self_ids is not None))
     if k < 1:
-        raise ValueError("not enough train documents to find any neighbour")
+        raise DataError(f"{index.size} train text(s): too few to find any neighbour (a train text never counts itself)")
     want = k + (self_ids is not None)
     out_i = np.full((len(queries), k), -1, dtype=np.int64)
     out_s = np.full((len(queries), k), -1.0, dtype=np.float32)
