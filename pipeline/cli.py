@@ -52,6 +52,35 @@ def fetch(
 
 
 @app.command()
+def synth(
+    out: Path = typer.Argument(
+        ..., help="The folder to write (made afresh; a `folder` dataset in the raw-text layout)."
+    ),
+    shape: str = typer.Option("eurlex4k", help="eurlex4k | wiki10-31k | amazoncat13k: whose sizes and statistics."),
+    train: int = typer.Option(None, help="Train texts (default: the shape's)."),
+    test: int = typer.Option(None, help="Test texts (default: the shape's)."),
+    labels: int = typer.Option(None, help="Labels (default: the shape's)."),
+    seed: int = typer.Option(13, help="The same seed and sizes write the same bytes."),
+) -> None:
+    """Write a synthetic corpus of a benchmark's shape (texts, labels, labels a text, text lengths,
+    skewed label frequencies, topic words per label, a label hierarchy and descriptions).
+
+    Use it as your data: dvc exp run -S dataset=folder -S folder.path=OUT
+    """
+    from pipeline.data import synth as synth_mod
+
+    try:
+        stats = synth_mod.write(out, synth_mod.shape_of(shape, train, test, labels), seed=seed)
+    except TreaderError as exc:
+        _fail(exc)
+    for split in ("train", "test"):
+        s = stats[split]
+        typer.echo(f"{split}: {s['texts']} texts, {s['labels_per_text']:.2f} labels and "
+                   f"{s['words_per_text']:.0f} words a text, {s['labels_used']} labels used")  # fmt: skip
+    typer.echo(f"wrote {out} ({shape}, seed {seed})")
+
+
+@app.command()
 def inspect(
     path: Path = typer.Argument(..., help="A Parquet artifact, e.g. data/reuters21578/prepared/train.parquet"),
     rows: int = typer.Option(5, help="How many rows to show."),

@@ -53,7 +53,7 @@ def test_treader_help_lists_the_commands():
     env = dict(os.environ, COLUMNS="120", PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     res = subprocess.run(["treader", "--help"], capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 0, res.stderr
-    for command in ("datasets", "fetch", "inspect", "predict", "table", "compare"):
+    for command in ("datasets", "fetch", "inspect", "predict", "table", "compare", "synth"):
         assert command in res.stdout
     assert "dvc repro" in flat(res.stdout)
 
