@@ -11,68 +11,15 @@ stages that have the data.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Any, Callable
 
 from pipeline import settings as settings_mod
 from pipeline.data.datasets import DATASETS
 from pipeline.data.folder import LAYOUTS
+from pipeline.domains import BOOL, TEXT, TRAIN, Domain, integer, is_int, list_of, number, one_of, optional
 from pipeline.errors import ConfigError
 from pipeline.method.model import POOLS, READINGS, RESIDUALS
 from pipeline.method.neighbours import BACKENDS, VECTORS
 from pipeline.method.teacher import MODES
-
-MONITORS = ("P@1", "P@3", "P@5", "nDCG@1", "nDCG@3", "nDCG@5")
-
-
-@dataclass(frozen=True)
-class Domain:
-    """What one setting may be: ``test(value)`` says whether it is, ``says`` what it may be."""
-
-    test: Callable[[Any], bool]
-    says: str
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def integer(lo: int | None = None) -> Domain:
-    return Domain(
-        lambda v: _is_int(v) and (lo is None or v >= lo), "a whole number" + (f" >= {lo}" if lo is not None else "")
-    )
-
-
-def number(lo: float, hi: float | None = None, lo_open: bool = False, hi_open: bool = True) -> Domain:
-    def test(v) -> bool:
-        return _is_num(v) and (v > lo if lo_open else v >= lo) and (hi is None or (v < hi if hi_open else v <= hi))
-
-    low = f"{'(' if lo_open else '['}{lo}"
-    return Domain(test, f"a number in {low}, {hi if hi is not None else 'inf'}{')' if hi_open or hi is None else ']'}")
-
-
-BOOL = Domain(lambda v: isinstance(v, bool), "true or false")
-TEXT = Domain(lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string")
-
-
-def one_of(*values) -> Domain:
-    return Domain(lambda v: not isinstance(v, bool) and v in values, "one of " + ", ".join(map(str, values)))
-
-
-def optional(d: Domain) -> Domain:
-    return Domain(lambda v: v is None or d.test(v), f"null or {d.says}")
-
-
-def list_of(d: Domain, non_empty: bool = False) -> Domain:
-    return Domain(
-        lambda v: isinstance(v, list) and (not non_empty or len(v) > 0) and all(d.test(x) for x in v),
-        f"a {'non-empty ' if non_empty else ''}list, each item {d.says}",
-    )
-
 
 CORPUS = {"max_words": integer(1), "label_max_words": integer(1)}
 SCHEMA: dict[str, dict[str, Domain]] = {
@@ -98,7 +45,7 @@ SCHEMA: dict[str, dict[str, Domain]] = {
         "backend": one_of(*BACKENDS),
         "k": integer(1),
         "n_trees": integer(1),
-        "search_k": Domain(lambda v: _is_int(v) and (v == -1 or v >= 1), "a whole number >= 1, or -1 (n_trees * k)"),
+        "search_k": Domain(lambda v: is_int(v) and (v == -1 or v >= 1), "a whole number >= 1, or -1 (n_trees * k)"),
         "seed": integer(),
         "recall_sample": integer(0),
     },
@@ -124,32 +71,7 @@ SCHEMA: dict[str, dict[str, Domain]] = {
         "freeze_embedding": BOOL,
         "sparse_embedding": BOOL,
     },
-    "train": {
-        "epochs": integer(1),
-        "batch_size": integer(1),
-        "lr": number(0, lo_open=True),
-        "lr_decay": number(0, 1, lo_open=True, hi_open=False),
-        "lr_patience": integer(1),
-        "schedule": one_of("plateau", "cosine"),
-        "warmup": number(0),
-        "embedding_lr": number(0, lo_open=True),
-        "clip": number(0),
-        "teacher_dropout": number(0, 1),
-        "propensity_weight": number(0),
-        "members": integer(1),
-        "early_stop": integer(1),
-        "monitor": one_of(*MONITORS),
-        "val_fraction": number(0, 1, lo_open=True),
-        "seed": integer(),
-        "device": Domain(
-            lambda v: v in ("auto", "cpu", "cuda") or (isinstance(v, str) and v.startswith("cuda:")),
-            "auto, cpu, cuda or cuda:N",
-        ),  # fmt: skip
-        "bf16": Domain(lambda v: isinstance(v, bool) or v == "auto", "true, false or auto"),
-        "bucket": integer(1),
-        "threads": integer(0),
-        "jobs": Domain(lambda v: v == "auto" or (_is_int(v) and v >= 1), "a whole number >= 1, or auto"),
-    },
+    "train": TRAIN,
     "report": {
         "datasets": list_of(one_of(*DATASETS[:2])),
         "folders": list_of(TEXT),
@@ -221,11 +143,11 @@ def _check_peers(peers: dict | None) -> None:
 def _fit_together(p: dict) -> None:
     embed, model, ev = p.get("embed") or {}, p.get("model") or {}, p.get("evaluate") or {}
     dim, heads = embed.get("dim"), model.get("n_heads")
-    if _is_int(dim) and _is_int(heads) and dim % heads:
+    if is_int(dim) and is_int(heads) and dim % heads:
         raise ConfigError(
             f"embed.dim ({dim}) is the network's d_model and must be divisible by model.n_heads ({heads}); "
             f"e.g. embed.dim={max(heads, dim - dim % heads)}"
         )
     ks, top_k = ev.get("ks"), ev.get("top_k")
-    if isinstance(ks, list) and ks and _is_int(top_k) and top_k < max(ks):
+    if isinstance(ks, list) and ks and is_int(top_k) and top_k < max(ks):
         raise ConfigError(f"evaluate.top_k ({top_k}) keeps fewer predictions than evaluate.ks needs ({max(ks)})")

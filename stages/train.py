@@ -23,13 +23,12 @@ import typer
 from _stage import load_params, stage
 
 from pipeline import settings
-from pipeline.engine import predict
+from pipeline.engine import bundle
 from pipeline.engine.config import TrainConfig
 from pipeline.engine.device import precision_note, resolve_device
 from pipeline.engine.ensemble import member_jobs, train_members, training_record
 from pipeline.engine.examples import load_training_inputs
 from pipeline.io import atomic_dir
-from pipeline.method import neighbours as nb
 from pipeline.method.model import check_reading
 from pipeline.paths import Artifacts, checkpoint_dir, model_dir
 
@@ -49,7 +48,7 @@ def main(
         check_reading(p["reading"])
         if said := settings.describe(p, ("model", "train", "neighbours")):
             typer.echo(said)
-        vectors = nb.vectors_for(p["neighbours"].get("vectors"))
+        vectors = p["neighbours"].get("vectors") or "word2vec"  # its domain: the check stage
         cfg = TrainConfig.from_dict(p["train"])
         device = resolve_device(cfg.device)
         # `auto` resolved here, so the checkpoint's fingerprint and config.json record the precision used
@@ -80,7 +79,7 @@ def main(
             typer.echo(f"{name}: validation of the {cfg.members} members alone ({cfg.monitor}): {alone}; "
                        f"of their ensemble: {config['ensemble_val'][cfg.monitor]:.4f}")  # fmt: skip
         with atomic_dir(model_dir(models, name)) as out:
-            predict.save_bundle(out, [r.model for r in runs], config, art, inputs.docs)
+            bundle.save_bundle(out, [r.model for r in runs], config, art, inputs.docs)
         kept = (f"{cfg.members} members, best epochs {[m['best_epoch'] for m in config['members']]}" if cfg.members > 1
                 else f"best epoch {config['best_epoch']}")  # fmt: skip
         typer.echo(f"{name}: trained {p['reading']} (teacher {'on' if use_teacher else 'off'}), {kept}")

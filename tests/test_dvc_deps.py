@@ -120,3 +120,12 @@ def test_prediction_and_evaluation_do_not_import_the_training_loop():
     assert not training & code_of(ROOT / "stages/evaluate.py")
     assert not training & code_of(ROOT / "pipeline/engine/predict.py")
     assert training <= code_of(ROOT / "stages/train.py")
+
+
+def test_training_depends_on_the_training_code_not_on_the_teacher_or_data_code():
+    # a docstring edit in teacher.py once reran a 20-minute training: the train stage reads the teacher's
+    # output files, not its code
+    code = code_of(ROOT / "stages/train.py")
+    assert {"pipeline/engine/loop.py", "pipeline/method/model.py", "pipeline/report/metrics.py"} <= code
+    for module in ("method/teacher.py", "method/neighbours.py", "method/embed.py", "data/text.py", "engine/predict.py"):
+        assert f"pipeline/{module}" not in code, module

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from pipeline.domains import TRAIN
 from pipeline.engine.device import auto_bf16
 from pipeline.errors import ConfigError
 
@@ -36,9 +37,7 @@ class TrainConfig:
     jobs: int | str = 1  # members trained at once on a CPU, each in its own process (auto: as cores and members allow)
 
     def __post_init__(self):
-        from pipeline.checks import SCHEMA  # every setting's domain, shared with the `check` stage
-
-        for key, domain in SCHEMA["train"].items():
+        for key, domain in TRAIN.items():  # the domains the `check` stage checks too
             value = getattr(self, key)
             if not domain.test(value):
                 raise ConfigError(f"invalid training setting: train.{key} must be {domain.says}; got {value!r}")

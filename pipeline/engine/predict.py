@@ -23,7 +23,6 @@ of the members' probabilities for an ensemble) -> top-k labels.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import torch
 from tqdm import tqdm
 
 from pipeline.data import hierarchy, text, tfidf
+from pipeline.engine.bundle import BUNDLE_FILES, TFIDF_FILES, member_file, neighbour_vectors
 from pipeline.engine.device import resolve_device
 from pipeline.engine.examples import Examples, make_examples, target_labels
 from pipeline.engine.infer import ensemble_logits, top_k
@@ -43,57 +43,6 @@ from pipeline.errors import ConfigError, DataError, TreaderError
 from pipeline.io import read_table
 from pipeline.method import embed, neighbours, teacher
 from pipeline.method.model import ModelConfig, TReaderXML
-from pipeline.paths import Artifacts
-
-
-def member_file(m: int) -> str:
-    return "model.pt" if m == 0 else f"model-member{m}.pt"
-
-
-def save_bundle(out: Path, models: list[TReaderXML], config: dict, art: Artifacts, train_docs: pa.Table) -> None:
-    """Write a model directory (``out`` is a fresh, empty folder) from the artifacts ``art``:
-    ``models``, the ensemble's members (one for a single network), and ``config`` (config.json).
-    The teacher's search side ships as the run used it (``config["neighbours"]``): the Annoy index
-    for word2vec vectors searched by Annoy, the idf and train rows for TF-IDF."""
-    for m, model in enumerate(models):
-        torch.save(model.state_dict(), out / member_file(m))
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    for src, name in (
-        (art.vocab, "vocab.parquet"),
-        (art.labels, "labels.parquet"),
-        (art.label_tokens, "label_tokens.parquet"),
-        (art.embeddings, "embeddings.npy"),
-    ):
-        shutil.copyfile(src, out / name)
-    vectors, backend = neighbour_vectors(config), config["neighbours"]["backend"]
-    if vectors == "word2vec" and backend == "annoy" and art.annoy_index.exists():
-        shutil.copyfile(art.annoy_index, out / "index.ann")
-    if vectors == "tfidf":
-        shutil.copyfile(art.idf, out / "tfidf_idf.npy")
-        shutil.copyfile(art.tfidf("train"), out / "tfidf_train.npz")
-    train_vectors = read_table(art.vectors("train"), "vectors")
-    pq.write_table(
-        pa.table({"id": train_docs["id"], "labels": train_docs["labels"], "vector": train_vectors["vector"]}),
-        out / "train_docs.parquet",
-    )
-
-
-BUNDLE_FILES = (
-    "model.pt",
-    "vocab.parquet",
-    "labels.parquet",
-    "label_tokens.parquet",
-    "embeddings.npy",
-    "train_docs.parquet",
-)
-TFIDF_FILES = ("tfidf_idf.npy", "tfidf_train.npz")  # the tfidf stage's idf.npy and train.npz
-
-
-def neighbour_vectors(config: dict) -> str | None:
-    """What a model's teacher compares texts by (``word2vec`` or ``tfidf``); None without a teacher."""
-    if not config["model"].get("teacher", True):
-        return None
-    return neighbours.check_vectors(config["neighbours"].get("vectors", "word2vec"))
 
 
 @dataclass
@@ -169,6 +118,8 @@ class Predictor:
         self.config = _read(d / "config.json", lambda f: _config(json.loads(f.read_text(encoding="utf-8"))))
         n = int(self.config.get("train", {}).get("members", 1))
         self.vectors = neighbour_vectors(self.config)
+        if self.vectors is not None:
+            neighbours.check_vectors(self.vectors)
         needed = (*BUNDLE_FILES, *map(member_file, range(1, n)), *(TFIDF_FILES if self.vectors == "tfidf" else ()))
         missing = [f for f in needed if not (d / f).exists()]
         if missing:
