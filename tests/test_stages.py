@@ -117,7 +117,9 @@ def test_bad_training_setting_is_one_line(tmp_path):
         assert run_stage(stage, params, tmp_path).returncode == 0
     res = run_stage("train", params, tmp_path)
     assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert res.stderr.strip().endswith("error: invalid training setting: train.device must be auto, cpu, cuda or cuda:N; got 'gpu'")
+    assert res.stderr.strip().endswith(
+        "error: invalid training setting: train.device must be auto, cpu, cuda or cuda:N; got 'gpu'"
+    )
 
 
 def test_embed_reads_extra_text_through_the_vocabulary(tmp_path):
