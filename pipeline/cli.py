@@ -125,6 +125,13 @@ def predict(
     except TreaderError as exc:
         _fail(exc)
     preds = predictor.predict(texts, k=k, batch=batch, progress=len(texts) > batch)
+    for i, p in zip(ids, preds):
+        if p.known_words == 0:
+            typer.echo(
+                f"warning: text {i} has no word the model knows: its labels reflect the training labels' "
+                "frequencies and arbitrary neighbours, not the text",
+                err=True,
+            )
     lines = (
         json.dumps({"id": i, "labels": p.labels, "scores": p.scores}, ensure_ascii=False) for i, p in zip(ids, preds)
     )

@@ -298,3 +298,12 @@ def test_predict_with_a_corrupt_model_file_exits_2_in_one_line(model, tmp_path):
     assert res.exit_code == 2 and res.stdout == ""
     assert res.stderr.startswith(f"error: {copy / 'model.pt'}: cannot read this model file")
     assert res.stderr.count("\n") == 1
+
+
+def test_predict_warns_about_a_text_without_a_known_word(model):
+    res = treader("predict", model, "", "--device", "cpu")
+    assert res.exit_code == 0
+    assert len(lines(res.stdout)) == 1  # the output keeps its form
+    assert res.stderr.startswith("warning: text 0 has no word the model knows: its labels reflect the training")
+    known = treader("predict", model, "football match goal striker", "--device", "cpu")
+    assert known.exit_code == 0 and "warning" not in known.stderr

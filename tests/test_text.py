@@ -186,6 +186,7 @@ def test_tokenise_corpus_stats(corpus_tables):
         "max_tokens": 3,
         "truncated_fraction": 0.5,  # tr1 had 4 words
         "empty_after_tokenising": 0,
+        "without_known_word": 0,
         "unk_rate": 0.0,
     }
     assert stats["splits"]["test"] == {
@@ -194,8 +195,34 @@ def test_tokenise_corpus_stats(corpus_tables):
         "max_tokens": 3,
         "truncated_fraction": 0.3333,  # only te1 (5 words) was cut
         "empty_after_tokenising": 1,  # te3 is punctuation only
+        "without_known_word": 1,  # te3
         "unk_rate": 0.4,  # e, f of the 5 kept tokens
     }
+
+
+def test_texts_without_a_known_word_are_counted_and_warned_about(caplog):
+    import logging
+
+    train = pa.table({"id": ["tr1", "tr2", "tr3"], "text": ["a b", "!!! ...", "zzz"]})
+    test = pa.table({"id": ["te1", "te2"], "text": ["qqq", "a"]})
+    labels = pa.table({"label": ["L1"], "description": ["L one"]})
+    with caplog.at_level(logging.WARNING):
+        _, stats = tokenise_corpus(train, test, labels, max_words=10, label_max_words=2, min_count=1)
+    assert stats["splits"]["train"]["without_known_word"] == 1  # tr2: punctuation only ("zzz" is a train word)
+    assert stats["splits"]["test"]["without_known_word"] == 1  # te1: qqq was never seen in train
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "train: 1 of 3 text(s) have no word of the vocabulary (1 with no word at all)" in warned[0]
+
+
+@pytest.mark.parametrize("texts", [["!!!", "... ?"], ["once", "twice twice"]])
+def test_a_train_split_without_any_known_word_stops_in_one_line(texts):
+    from pipeline.errors import DataError
+
+    train = pa.table({"id": ["tr1", "tr2"], "text": texts})
+    test = pa.table({"id": ["te1"], "text": ["a"]})
+    labels = pa.table({"label": ["L1"], "description": ["L one"]})
+    with pytest.raises(DataError, match=r"no train text has a word of the vocabulary \(all 2 are empty"):
+        tokenise_corpus(train, test, labels, max_words=10, label_max_words=2, min_count=3)
 
 
 def test_tokenise_corpus_min_count_and_max_vocab(corpus_tables):

@@ -104,7 +104,16 @@ def finalize(
         "parents_only": len(label_table) - n_targets,
         "with_parent": int(label_table["parent"].is_valid().to_numpy(zero_copy_only=False).sum()),
         "mean_per_train_doc": round(sum(map(len, tables["train"]["labels"].to_pylist())) / len(tables["train"]), 4),
+        "once_in_train": int(sum(1 for c in label_table["train_count"].to_pylist() if c == 1)),
     }
+    lab = stats["labels"]
+    if lab["test_only"]:
+        log.warning(
+            "%s: %d label(s) occur in test texts only: no method can predict them, and they count against every one "
+            "in the metrics (stats.json: labels.test_only)", name, lab["test_only"],
+        )  # fmt: skip
+    if lab["once_in_train"]:
+        log.info("%s: %d label(s) occur in one train text only (stats.json: labels.once_in_train)", name, lab["once_in_train"])
     return Corpus(tables["train"], tables["test"], label_table, stats)
 
 

@@ -14,17 +14,24 @@ described by its own name. ``layout: auto`` picks whichever layout's files exist
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipeline.data.corpus import Corpus, RawSplit, finalize
 from pipeline.errors import DataError
 from pipeline.data.hierarchy import build_parents, read_tsv_edges
-from pipeline.data.textfile import read_json_lines, read_lines
+from pipeline.data.textfile import iter_lines, read_json_lines, read_lines
 
 LAYOUTS = ("auto", "jsonl", "xmlrepo")
 
 
 def detect_layout(folder: Path) -> str:
+    if (folder / "train.jsonl").exists() and (folder / "train_texts.txt").exists():
+        raise DataError(
+            "holds both layouts (train.jsonl and train_texts.txt); say which one to read: "
+            "folder.layout: jsonl or folder.layout: xmlrepo",
+            folder,
+        )
     if (folder / "train.jsonl").exists():
         return "jsonl"
     if (folder / "train_texts.txt").exists():
@@ -37,16 +44,46 @@ def read_jsonl(path: Path, split: str) -> RawSplit:
     if not path.exists():
         raise DataError(f"missing {split} file", path)
     for n, rec in read_json_lines(path):
-        if not isinstance(rec, dict) or "id" not in rec or "text" not in rec or "labels" not in rec:
-            raise DataError('expected an object {"id": ..., "text": ..., "labels": [...]}', path, n)
-        labels = rec["labels"]
-        if isinstance(labels, str) or not isinstance(labels, list):
-            raise DataError(f"'labels' must be a list of strings, got {labels!r}", path, n)
-        text = rec["text"] if isinstance(rec["text"], str) else ""
-        out.add(str(rec["id"]), text, [str(x) for x in labels if x is not None], str(path), n)
+        out.add(*_record(rec, path, n), str(path), n)
     if not len(out):
         raise DataError(f"the {split} split is empty (no records)", path)
     return out
+
+
+def _record(rec, path: Path, n: int) -> tuple[str, str, list[str]]:
+    """(id, text, labels) of one JSON-lines record, every field checked: nothing is turned into a string
+    or dropped without a word (a label 7 or true, a null label, " football" beside "football")."""
+    if not isinstance(rec, dict):
+        raise DataError(f'expected a JSON object {{"id": ..., "text": ..., "labels": [...]}}, got {_show(rec)}', path, n)
+    missing = [key for key in ("id", "text", "labels") if key not in rec]
+    if missing:
+        raise DataError(f"the record has no {' and no '.join(repr(k) for k in missing)} field", path, n)
+    id_, text, labels = rec["id"], rec["text"], rec["labels"]
+    if isinstance(id_, bool) or not isinstance(id_, (str, int)) or (isinstance(id_, str) and not id_.strip()):
+        raise DataError(f"'id' must be a non-empty string or a whole number, got {_show(id_)}", path, n)
+    if text is None:
+        text = ""  # no text: dropped and counted, as an empty one
+    if not isinstance(text, str):
+        raise DataError(f"'text' must be a string, got {_show(text)}", path, n)
+    if not isinstance(labels, list):
+        raise DataError(f"'labels' must be a list of strings, got {_show(labels)}", path, n)
+    for label in labels:
+        if not isinstance(label, str):
+            raise DataError(f"a label must be a string, got {_show(label)} in 'labels' {_show(labels)}", path, n)
+        if not label.strip():
+            raise DataError(f"an empty label {_show(label)} in 'labels' {_show(labels)}", path, n)
+        if label != label.strip():
+            raise DataError(
+                f"label {_show(label)} has spaces around it; labels are compared exactly, so it would be another "
+                f"label than {_show(label.strip())}",
+                path,
+                n,
+            )
+    return str(id_), text, labels
+
+
+def _show(value) -> str:
+    return json.dumps(value, ensure_ascii=False)[:120]
 
 
 def read_xmlrepo(folder: Path, split: str) -> RawSplit:
@@ -72,14 +109,13 @@ def read_xmlrepo(folder: Path, split: str) -> RawSplit:
 
 def read_descriptions(path: Path) -> dict[str, str]:
     out = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            parts = line.rstrip("\n\r").split("\t", 1)
-            if len(parts) != 2 or not parts[0].strip():
-                raise DataError(f"expected 'label<TAB>description', got {line.strip()!r}", path, n)
-            out[parts[0].strip()] = parts[1].strip()
+    for n, line in enumerate(iter_lines(path), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t", 1)
+        if len(parts) != 2 or not parts[0].strip():
+            raise DataError(f"expected 'label<TAB>description', got {line.strip()!r}", path, n)
+        out[parts[0].strip()] = parts[1].strip()
     return out
 
 

@@ -79,16 +79,16 @@ def ancestors(label: str, parents: dict[str, str]) -> list[str]:
 
 def read_tsv_edges(path: str | Path) -> list[Edge]:
     """Read ``child<TAB>parent`` lines (blank lines and ``#`` comments skipped)."""
+    from pipeline.data.textfile import iter_lines  # UTF-8 checked line by line, a byte-order mark dropped
+
     edges = []
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, 1):
-            line = raw.rstrip("\n\r")
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-                raise DataError(f"expected 'child<TAB>parent', got {line!r}", path, n)
-            edges.append(Edge(parts[0].strip(), parts[1].strip(), str(path), n))
+    for n, line in enumerate(iter_lines(path), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            raise DataError(f"expected 'child<TAB>parent', got {line!r}", path, n)
+        edges.append(Edge(parts[0].strip(), parts[1].strip(), str(path), n))
     return edges
 
 

@@ -7,11 +7,16 @@ Python loop touches a whole corpus.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from pipeline.errors import DataError
+
+log = logging.getLogger(__name__)
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -156,6 +161,27 @@ def tokenise_corpus(
             "max_tokens": int(lengths.max()) if len(lengths) else 0,
             "truncated_fraction": round(float((full_len[name] > max_words).mean()), 4) if len(lengths) else 0.0,
             "empty_after_tokenising": int((lengths == 0).sum()),
+            "without_known_word": int(unknown_only(ids).sum()),
             "unk_rate": round(float((flat == UNK_ID).mean()), 4) if len(flat) else 0.0,
         }
+        blind = stats["splits"][name]["without_known_word"]
+        if blind == len(t) and name == "train":
+            raise DataError(
+                f"no train text has a word of the vocabulary (all {len(t)} are empty after tokenising, or hold only "
+                f"words seen fewer than tokenise.min_count ({min_count}) times); check the texts or lower the setting"
+            )
+        if blind:
+            log.warning(
+                "%s: %d of %d text(s) have no word of the vocabulary (%d with no word at all): the network reads "
+                "only their teacher set, and their neighbours are arbitrary",
+                name, blind, len(t), stats["splits"][name]["empty_after_tokenising"],
+            )  # fmt: skip
     return out, stats
+
+
+def unknown_only(ids: pa.ListArray | pa.ChunkedArray) -> np.ndarray:
+    """For each token-id list, whether it holds no word of the vocabulary (empty, or <unk> only)."""
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    known = pc.greater(pc.list_flatten(ids), UNK_ID).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(ids).to_numpy()
+    return np.bincount(parents, weights=known, minlength=len(ids)) == 0

@@ -13,6 +13,15 @@ from pathlib import Path
 
 from pipeline.errors import DataError
 
+# byte-order marks, longest first (UTF-32's little-endian mark begins with UTF-16's)
+BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xef\xbb\xbf", "UTF-8"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
 
 def iter_lines(path: str | Path) -> Iterator[str]:
     """The file's lines, without their line ends, read one at a time (a large file is never held whole).
@@ -20,11 +29,20 @@ def iter_lines(path: str | Path) -> Iterator[str]:
     Split on newlines only: ``str.splitlines`` (and Python's universal-newline reading) would also
     split on a lone ``\\r``, form feeds, U+2028 and other characters that raw texts hold, and break
     a one-record-per-line file apart. A ``\\r`` before a newline is dropped (Windows line ends).
-    A line that is not UTF-8 is reported with its number and the file offset of its bad byte.
+    A line that is not UTF-8 is reported with its number and the file offset of its bad byte. A UTF-8
+    byte-order mark at the start is dropped (it would otherwise become part of the first record); a
+    UTF-16 or UTF-32 one is refused, since such a file is not UTF-8 at all.
     """
     with open(path, "rb") as f:  # binary lines end at b"\n" only, which no multi-byte UTF-8 character holds
         offset = 0
         for n, raw in enumerate(f, 1):
+            if n == 1:
+                for mark, encoding in BOMS:
+                    if raw.startswith(mark):
+                        if encoding != "UTF-8":
+                            raise DataError(f"{encoding} text (it starts with a byte-order mark); save it as UTF-8", path, 1)
+                        raw, offset = raw[len(mark) :], len(mark)
+                        break
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:

@@ -49,6 +49,13 @@ from pipeline.method.model import ModelConfig, TReaderXML
 class Prediction:
     labels: list[str]
     scores: list[float]
+    known_words: int = -1  # words of the text in the model's vocabulary (0: the labels say nothing of the text)
+
+
+def known_words(tokens: pa.ListArray) -> np.ndarray:
+    """How many words of each token-id list the vocabulary knows (not <pad>, not <unk>)."""
+    known = pc.greater(pc.list_flatten(tokens), text.UNK_ID).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return np.bincount(pc.list_parent_indices(tokens).to_numpy(), weights=known, minlength=len(tokens)).astype(int)
 
 
 def output_parents(space: teacher.LabelSpace, outputs: pa.Array) -> np.ndarray:
@@ -216,5 +223,9 @@ class Predictor:
             data = make_examples(tok_table, teach, None, self.outputs)
             idx, scores = top_k(self.finish(self.logits(data)), k)
             names = np.asarray(self.outputs.to_pylist(), dtype=object)
-            out += [Prediction(names[i].tolist(), np.round(s.astype(float), 6).tolist()) for i, s in zip(idx, scores)]
+            known = known_words(tokens)
+            out += [
+                Prediction(names[i].tolist(), np.round(s.astype(float), 6).tolist(), int(n))
+                for i, s, n in zip(idx, scores, known)
+            ]
         return out

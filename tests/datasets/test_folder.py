@@ -140,7 +140,6 @@ def test_documents_without_text_or_labels_are_dropped_and_counted(tmp_path, capl
         doc("3", text="   "),
         doc("4", text=None),
         doc("5", labels=[]),
-        doc("6", labels=["", ""]),
         doc("7", labels=["a", "a", "b"]),
     ]
     test = [doc("t1"), doc("t2", labels=[])]
@@ -148,11 +147,11 @@ def test_documents_without_text_or_labels_are_dropped_and_counted(tmp_path, capl
         corpus = folder.load(jsonl_folder(tmp_path, train, test))
     assert corpus.train["id"].to_pylist() == ["1", "7"]
     assert corpus.train["labels"].to_pylist() == [["a"], ["a", "b"]]  # duplicates removed
-    assert corpus.stats["splits"]["train"] == {"read": 7, "kept": 2, "dropped": {"no labels": 2, "no text": 3}}
+    assert corpus.stats["splits"]["train"] == {"read": 6, "kept": 2, "dropped": {"no labels": 1, "no text": 3}}
     assert corpus.stats["splits"]["test"] == {"read": 2, "kept": 1, "dropped": {"no labels": 1}}
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert "folder/train: dropped 3 document(s): no text" in warnings
-    assert "folder/train: dropped 2 document(s): no labels" in warnings
+    assert "folder/train: dropped 1 document(s): no labels" in warnings
     assert "folder/test: dropped 1 document(s): no labels" in warnings
 
 
@@ -192,13 +191,20 @@ def test_xmlrepo_file_not_in_utf8_names_file_and_line(tmp_path, name):
     assert str(exc.value).startswith(raises_at(tmp_path / name, 3)) and "not UTF-8 text" in str(exc.value)
 
 
-@pytest.mark.parametrize("record", [{"id": "2", "text": "x"}, {"text": "x", "labels": []}, ["2", "x", ["a"]]])
-def test_record_missing_keys_names_file_and_line(tmp_path, record):
+@pytest.mark.parametrize(
+    "record, says",
+    [
+        ({"id": "2", "text": "x"}, "the record has no 'labels' field"),
+        ({"text": "x", "labels": []}, "the record has no 'id' field"),
+        ({"labels": ["a"]}, "the record has no 'id' and no 'text' field"),
+        (["2", "x", ["a"]], 'expected a JSON object {"id": ..., "text": ..., "labels": [...]}, got ["2", "x", ["a"]]'),
+    ],
+)
+def test_record_missing_keys_names_them_the_file_and_line(tmp_path, record, says):
     jsonl_folder(tmp_path, [doc("1")], GOOD_TEST + [record])
     with pytest.raises(DataError) as exc:
         folder.load(tmp_path)
-    assert str(exc.value).startswith(raises_at(tmp_path / "test.jsonl", 2))
-    assert '"labels"' in str(exc.value)
+    assert str(exc.value) == raises_at(tmp_path / "test.jsonl", 2) + says
 
 
 @pytest.mark.parametrize("labels", ["a b", None, {"a": 1}, 3])
@@ -326,8 +332,81 @@ def test_more_labels_lines_than_texts_points_at_the_labels_file(tmp_path):
     assert str(exc.value).startswith(raises_at(tmp_path / "test_labels.txt", 3))
 
 
-def test_null_labels_in_a_list_are_ignored(tmp_path):
-    jsonl_folder(tmp_path, [doc("1"), {"id": "2", "text": "x y", "labels": [None, "a"]}], GOOD_TEST)
-    corpus = folder.load(tmp_path)
-    assert corpus.train["labels"].to_pylist()[1] == ["a"]
-    assert "None" not in corpus.labels["label"].to_pylist()
+# --- nothing changed silently: every odd field named with its file and line --------------------
+
+
+@pytest.mark.parametrize(
+    "record, says",
+    [
+        ({"id": "2", "text": "x", "labels": [7]}, "a label must be a string, got 7 in 'labels' [7]"),
+        ({"id": "2", "text": "x", "labels": [True]}, "a label must be a string, got true in 'labels' [true]"),
+        ({"id": "2", "text": "x", "labels": ["a", 3.5]}, "a label must be a string, got 3.5"),
+        ({"id": "2", "text": "x", "labels": [None, "a"]}, "a label must be a string, got null"),
+        ({"id": "2", "text": "x", "labels": ["a", ""]}, 'an empty label "" in \'labels\' ["a", ""]'),
+        ({"id": "2", "text": "x", "labels": ["  "]}, 'an empty label "  "'),
+        ({"id": "2", "text": "x", "labels": ["football "]}, 'label "football " has spaces around it'),
+        ({"id": "2", "text": "x", "labels": [" football"]}, 'would be another label than "football"'),
+        ({"id": "2", "text": 5, "labels": ["a"]}, "'text' must be a string, got 5"),
+        ({"id": None, "text": "x", "labels": ["a"]}, "'id' must be a non-empty string or a whole number, got null"),
+        ({"id": 2.5, "text": "x", "labels": ["a"]}, "'id' must be a non-empty string or a whole number, got 2.5"),
+        ({"id": "", "text": "x", "labels": ["a"]}, "'id' must be a non-empty string"),
+    ],
+)
+def test_an_odd_field_is_refused_not_converted_or_dropped(tmp_path, record, says):
+    jsonl_folder(tmp_path, [doc("1"), record], GOOD_TEST)
+    with pytest.raises(DataError) as exc:
+        folder.load(tmp_path)
+    assert str(exc.value).startswith(raises_at(tmp_path / "train.jsonl", 2)) and says in str(exc.value)
+
+
+def test_a_folder_with_both_layouts_must_say_which(tmp_path):
+    write_folder_dataset(tmp_path, n_train=6, n_test=2, layout="jsonl")
+    write_folder_dataset(tmp_path, n_train=6, n_test=2, layout="xmlrepo")
+    with pytest.raises(DataError, match=r"holds both layouts \(train.jsonl and train_texts.txt\); say which"):
+        folder.load(tmp_path)
+    assert folder.load(tmp_path, "jsonl").stats["layout"] == "jsonl"  # said: read
+
+
+@pytest.mark.parametrize("name", ["hierarchy.tsv", "label_descriptions.tsv", "train.jsonl", "test.jsonl"])
+def test_a_utf8_byte_order_mark_is_dropped_not_read_into_the_first_record(tmp_path, name):
+    write_folder_dataset(tmp_path, n_train=20, n_test=6, layout="jsonl")
+    plain = folder.load(tmp_path)
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    marked = folder.load(tmp_path)
+    assert marked.labels.to_pylist() == plain.labels.to_pylist()  # parents and descriptions as without the mark
+    assert marked.train["id"].to_pylist() == plain.train["id"].to_pylist()
+
+
+@pytest.mark.parametrize("encoding, mark", [("utf-16", b""), ("utf-16-be", b"\xfe\xff"), ("utf-32", b"")])
+@pytest.mark.parametrize("name", ["hierarchy.tsv", "train_labels.txt"])
+def test_a_utf16_or_utf32_file_is_named_in_one_line(tmp_path, encoding, mark, name):
+    write_folder_dataset(tmp_path, n_train=20, n_test=6, layout="xmlrepo")
+    path = tmp_path / name
+    path.write_bytes(mark + path.read_text(encoding="utf-8").encode(encoding))
+    with pytest.raises(DataError) as exc:
+        folder.load(tmp_path)
+    assert str(exc.value).startswith(raises_at(path, 1)) and "save it as UTF-8" in str(exc.value)
+
+
+@pytest.mark.parametrize("name", ["hierarchy.tsv", "label_descriptions.tsv"])
+def test_a_tsv_file_not_in_utf8_names_file_and_line(tmp_path, name):
+    write_folder_dataset(tmp_path, n_train=20, n_test=6, layout="jsonl")
+    path = tmp_path / name
+    lines = path.read_bytes().split(b"\n")
+    lines[1] = lines[1] + "caf\u00e9".encode("latin-1")
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(DataError) as exc:
+        folder.load(tmp_path)
+    assert str(exc.value).startswith(raises_at(path, 2)) and "not UTF-8 text" in str(exc.value)
+
+
+def test_labels_in_test_only_and_once_in_train_are_counted_and_explained(tmp_path, caplog):
+    train = [doc("1", labels=["a"]), doc("2", labels=["a", "b"]), doc("3", labels=["a"])]
+    test = [doc("t1", labels=["a", "new"]), doc("t2", labels=["other"])]
+    with caplog.at_level(logging.INFO):
+        corpus = folder.load(jsonl_folder(tmp_path, train, test))
+    assert corpus.stats["labels"]["test_only"] == 2 and corpus.stats["labels"]["once_in_train"] == 1  # b
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("2 label(s) occur in test texts only: no method can predict them" in m for m in messages)
+    assert any("1 label(s) occur in one train text only" in m for m in messages)
