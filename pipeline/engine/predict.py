@@ -79,14 +79,15 @@ def lifts(mode: str, output_parent: np.ndarray, closed: bool) -> bool:
     return bool((output_parent >= 0).any()) and (mode == "on" or (mode == "auto" and closed))
 
 
-def _read(path: Path, read):
-    """``read(path)``, with any failure to read a model file turned into one line naming it."""
+def _read(path: Path, read, what: str | None = None):
+    """``read(path)``, with any failure to read a model file turned into one line naming it (``what`` the
+    file should be, in place of the library's own words where those mislead)."""
     try:
         return read(path)
     except TreaderError:
         raise
     except Exception as exc:  # a truncated, corrupt or foreign file: torch, pickle, Arrow, numpy, JSON errors
-        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        why = what or (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise DataError(
             f"cannot read this model file ({type(exc).__name__}: {why}); copy the model directory again "
             "or rerun `dvc repro train`",
@@ -141,7 +142,8 @@ class Predictor:
         for m in range(n):
             net = TReaderXML(model_cfg)
             path = d / member_file(m)
-            _read(path, lambda f: net.load_state_dict(torch.load(f, map_location=self.device, weights_only=True)))
+            load = lambda f, net=net: net.load_state_dict(torch.load(f, map_location=self.device, weights_only=True))  # noqa: E731
+            _read(path, load, "not a whole PyTorch state dict of this network")
             self.models.append(net.to(self.device).eval())
         self.model = self.models[0]  # the architecture (``.cfg``) every member shares
         self.vocab = _read(d / "vocab.parquet", lambda f: text.Vocab.from_table(read_table(f, "vocab")))
