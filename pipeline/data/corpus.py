@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from pipeline import schemas
-from pipeline.errors import DataError
 from pipeline.data.hierarchy import ancestors
+from pipeline.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +91,22 @@ def finalize(
         for reason, n in sorted(dropped.items()):
             log.warning("%s/%s: dropped %d document(s): %s", name, split.name, n, reason)
         split_stats[split.name] = {"read": len(split), "kept": len(ids), "dropped": dict(sorted(dropped.items()))}
-        tables[split.name] = schemas.conform(
-            pa.table({"id": ids, "text": texts, "labels": labels}), "documents"
-        )
+        tables[split.name] = schemas.conform(pa.table({"id": ids, "text": texts, "labels": labels}), "documents")
     label_table = build_label_table(tables["train"], tables["test"], parents, descriptions)
-    n_targets = int(sum(1 for c, t in zip(label_table["train_count"].to_pylist(), label_table["test_count"].to_pylist()) if c or t))
+    n_targets = int(
+        sum(1 for c, t in zip(label_table["train_count"].to_pylist(), label_table["test_count"].to_pylist()) if c or t)
+    )
     stats["splits"] = split_stats
     stats["labels"] = {
         "targets": n_targets,
         "in_train": int(sum(1 for c in label_table["train_count"].to_pylist() if c)),
-        "test_only": int(sum(1 for c, t in zip(label_table["train_count"].to_pylist(), label_table["test_count"].to_pylist()) if t and not c)),
+        "test_only": int(
+            sum(
+                1
+                for c, t in zip(label_table["train_count"].to_pylist(), label_table["test_count"].to_pylist())
+                if t and not c
+            )
+        ),
         "parents_only": len(label_table) - n_targets,
         "with_parent": int(label_table["parent"].is_valid().to_numpy(zero_copy_only=False).sum()),
         "mean_per_train_doc": round(sum(map(len, tables["train"]["labels"].to_pylist())) / len(tables["train"]), 4),
@@ -113,7 +119,11 @@ def finalize(
             "in the metrics (stats.json: labels.test_only)", name, lab["test_only"],
         )  # fmt: skip
     if lab["once_in_train"]:
-        log.info("%s: %d label(s) occur in one train text only (stats.json: labels.once_in_train)", name, lab["once_in_train"])
+        log.info(
+            "%s: %d label(s) occur in one train text only (stats.json: labels.once_in_train)",
+            name,
+            lab["once_in_train"],
+        )
     return Corpus(tables["train"], tables["test"], label_table, stats)
 
 

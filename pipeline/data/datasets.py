@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.data.corpus import Corpus
-from pipeline.errors import DataError
 from pipeline.data.textfile import iter_lines, read_json_texts
+from pipeline.errors import DataError
 
 DATASETS = ("reuters21578", "rcv1-v2-subset", "folder")
 
@@ -80,7 +80,10 @@ def extra_texts(source: str) -> list[str]:
         corpus = folder.load(path)
         return corpus.train["text"].to_pylist() + corpus.test["text"].to_pylist()
     if not path.is_file():
-        raise DataError(f"embed.extra_text: neither a built-in corpus ({', '.join(DATASETS[:2])}) nor an existing file or folder", path)
+        raise DataError(
+            f"embed.extra_text: neither a built-in corpus ({', '.join(DATASETS[:2])}) nor an existing file or folder",
+            path,
+        )
     if path.suffix != ".jsonl":
         return [line for line in iter_lines(path) if line.strip()]
     return [text for _, _, text in read_json_texts(path)]

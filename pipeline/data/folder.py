@@ -18,9 +18,9 @@ import json
 from pathlib import Path
 
 from pipeline.data.corpus import Corpus, RawSplit, finalize
-from pipeline.errors import DataError
 from pipeline.data.hierarchy import build_parents, read_tsv_edges
 from pipeline.data.textfile import iter_lines, read_json_lines, read_lines
+from pipeline.errors import DataError
 
 LAYOUTS = ("auto", "jsonl", "xmlrepo")
 
@@ -54,7 +54,9 @@ def _record(rec, path: Path, n: int) -> tuple[str, str, list[str]]:
     """(id, text, labels) of one JSON-lines record, every field checked: nothing is turned into a string
     or dropped without a word (a label 7 or true, a null label, " football" beside "football")."""
     if not isinstance(rec, dict):
-        raise DataError(f'expected a JSON object {{"id": ..., "text": ..., "labels": [...]}}, got {_show(rec)}', path, n)
+        raise DataError(
+            f'expected a JSON object {{"id": ..., "text": ..., "labels": [...]}}, got {_show(rec)}', path, n
+        )
     missing = [key for key in ("id", "text", "labels") if key not in rec]
     if missing:
         raise DataError(f"the record has no {' and no '.join(repr(k) for k in missing)} field", path, n)
@@ -94,8 +96,7 @@ def read_xmlrepo(folder: Path, split: str) -> RawSplit:
     texts, labels = read_lines(tpath), read_lines(lpath)
     if len(texts) != len(labels):
         raise DataError(
-            f"{tpath.name} has {len(texts)} lines but {lpath.name} has {len(labels)}; "
-            "they must pair up line by line",
+            f"{tpath.name} has {len(texts)} lines but {lpath.name} has {len(labels)}; they must pair up line by line",
             lpath if len(labels) > len(texts) else tpath,  # the first unpaired line
             min(len(texts), len(labels)) + 1,
         )
@@ -108,14 +109,20 @@ def read_xmlrepo(folder: Path, split: str) -> RawSplit:
 
 
 def read_descriptions(path: Path) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
+    first: dict[str, int] = {}
     for n, line in enumerate(iter_lines(path), 1):
         if not line.strip():
             continue
         parts = line.split("\t", 1)
         if len(parts) != 2 or not parts[0].strip():
             raise DataError(f"expected 'label<TAB>description', got {line.strip()!r}", path, n)
-        out[parts[0].strip()] = parts[1].strip()
+        label, text = parts[0].strip(), parts[1].strip()
+        if label in out and out[label] != text:
+            raise DataError(
+                f"label {label!r} has two descriptions: {out[label]!r} (line {first[label]}) and {text!r}", path, n
+            )
+        out[label], first[label] = text, first.get(label, n)
     return out
 
 

@@ -58,7 +58,7 @@ def _check_acyclic(parents: dict[str, str], where: dict[str, Edge]) -> None:
         node: str | None = start
         while node is not None and node not in done:
             if node in seen:
-                cycle = chain[seen[node]:] + [node]
+                cycle = chain[seen[node] :] + [node]
                 e = where[node]
                 raise DataError("label hierarchy has a cycle: " + " -> ".join(cycle), e.path, e.line)
             seen[node] = len(chain)
@@ -112,10 +112,10 @@ def lift_to_descendants(scores: np.ndarray, parent_of: np.ndarray) -> np.ndarray
     """
     out = np.array(scores, copy=True)
     depth = np.zeros(len(parent_of), np.int64)
-    for l in range(len(parent_of)):
-        node, seen = parent_of[l], 0
+    for label in range(len(parent_of)):
+        node, seen = parent_of[label], 0
         while node >= 0 and seen <= len(parent_of):
-            depth[l], node, seen = depth[l] + 1, parent_of[node], seen + 1
+            depth[label], node, seen = depth[label] + 1, parent_of[node], seen + 1
     for d in range(int(depth.max(initial=0)), 0, -1):
         child = np.flatnonzero((depth == d) & (parent_of >= 0))
         # just below the child (one float step), so a parent raised to its child still ranks after it

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.data.corpus import Corpus, RawSplit, finalize
-from pipeline.errors import DataError
 from pipeline.data.hierarchy import Edge, build_parents
+from pipeline.errors import DataError
 
 ROOT = "Root"
 
@@ -62,7 +62,9 @@ def _records(path: Path):
                 rec = json.loads(line)
                 tokens, labels = rec["doc_token"], rec["doc_label"]
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise DataError(f"malformed record ({exc}); expected {{'doc_label': [...], 'doc_token': [...]}}", path, n) from exc
+                raise DataError(
+                    f"malformed record ({exc}); expected {{'doc_label': [...], 'doc_token': [...]}}", path, n
+                ) from exc
             yield n, " ".join(map(str, tokens)), labels
 
 

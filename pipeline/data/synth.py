@@ -139,9 +139,10 @@ def write(out: str | Path, shape: Shape, seed: int = 13, progress: bool = True) 
             labels_sum = words_sum = 0
             chunks = range(0, n, CHUNK)
             bar = tqdm(chunks, desc=f"synth {shape.name} {split}", unit="chunk", disable=not progress)
-            with open(tmp / f"{split}_texts.txt", "w", encoding="utf-8") as ft, open(
-                tmp / f"{split}_labels.txt", "w", encoding="utf-8"
-            ) as fl:
+            with (
+                open(tmp / f"{split}_texts.txt", "w", encoding="utf-8") as ft,
+                open(tmp / f"{split}_labels.txt", "w", encoding="utf-8") as fl,
+            ):
                 for c, start in enumerate(bar):
                     rng = np.random.default_rng([seed, 1 + split_id, c])
                     texts, label_lines, labels, length = world.texts(min(CHUNK, n - start), rng)

@@ -78,12 +78,18 @@ class Vocab:
         return len(self.tokens)
 
     def table(self) -> pa.Table:
-        return pa.table({"id": pa.array(np.arange(len(self), dtype=np.int32)), "token": self.tokens, "count": self.counts})
+        return pa.table(
+            {"id": pa.array(np.arange(len(self), dtype=np.int32)), "token": self.tokens, "count": self.counts}
+        )
 
     @classmethod
     def from_table(cls, table: pa.Table) -> "Vocab":
         ids = table["id"].to_numpy()
-        if not np.array_equal(ids, np.arange(len(ids))) or table["token"][0].as_py() != PAD or table["token"][1].as_py() != UNK:
+        if (
+            not np.array_equal(ids, np.arange(len(ids)))
+            or table["token"][0].as_py() != PAD
+            or table["token"][1].as_py() != UNK
+        ):
             raise ValueError("vocabulary table must have ids 0..n-1 with <pad>=0 and <unk>=1")
         return cls(_array(table["token"]), _array(table["count"]))
 
@@ -96,7 +102,11 @@ def build_vocab(train_words: pa.ListArray, min_count: int = 1, max_size: int | N
     the label descriptions) are always added, with their train count.
     """
     flat = pc.list_flatten(_array(train_words))
-    vc = pc.value_counts(flat) if len(flat) else pa.StructArray.from_arrays([pa.array([], pa.string()), pa.array([], pa.int64())], ["values", "counts"])
+    vc = (
+        pc.value_counts(flat)
+        if len(flat)
+        else pa.StructArray.from_arrays([pa.array([], pa.string()), pa.array([], pa.int64())], ["values", "counts"])
+    )
     table = pa.table({"token": vc.field("values"), "count": vc.field("counts")})
     table = table.sort_by([("count", "descending"), ("token", "ascending")])
     kept = table.filter(pc.greater_equal(table["count"], min_count))
@@ -108,7 +118,9 @@ def build_vocab(train_words: pa.ListArray, min_count: int = 1, max_size: int | N
         if len(missing):
             idx = pc.index_in(missing, value_set=table["token"])
             counts = pc.fill_null(pc.take(table["count"], idx), 0)
-            add = pa.table({"token": missing, "count": counts}).sort_by([("count", "descending"), ("token", "ascending")])
+            add = pa.table({"token": missing, "count": counts}).sort_by(
+                [("count", "descending"), ("token", "ascending")]
+            )
             kept = pa.concat_tables([kept, add])
     tokens = pa.concat_arrays([pa.array([PAD, UNK]), _array(kept["token"])])
     counts = pa.concat_arrays([pa.array([0, 0], pa.int64()), _array(kept["count"]).cast(pa.int64())])
@@ -145,7 +157,9 @@ def tokenise_corpus(
     vocabulary holds exactly what the model can see.
     """
     words = {name: truncate(split_words(t["text"]), max_words) for name, t in (("train", train), ("test", test))}
-    full_len = {name: pc.list_value_length(split_words(t["text"])).to_numpy() for name, t in (("train", train), ("test", test))}
+    full_len = {
+        name: pc.list_value_length(split_words(t["text"])).to_numpy() for name, t in (("train", train), ("test", test))
+    }
     label_words = truncate(split_words(labels["description"]), label_max_words)
     vocab = build_vocab(words["train"], min_count, max_vocab, extra_words=label_words)
     out = {"vocab": vocab.table(), "labels": pa.table({"label": labels["label"], "tokens": encode(label_words, vocab)})}

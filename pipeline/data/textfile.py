@@ -40,9 +40,16 @@ def iter_lines(path: str | Path) -> Iterator[str]:
                 for mark, encoding in BOMS:
                     if raw.startswith(mark):
                         if encoding != "UTF-8":
-                            raise DataError(f"{encoding} text (it starts with a byte-order mark); save it as UTF-8", path, 1)
+                            raise DataError(
+                                f"{encoding} text (it starts with a byte-order mark); save it as UTF-8", path, 1
+                            )
                         raw, offset = raw[len(mark) :], len(mark)
                         break
+            if b"\x00" in raw:  # never in UTF-8 text; UTF-16 or UTF-32 without a byte-order mark, or a binary file
+                at = offset + raw.index(b"\x00")
+                raise DataError(
+                    f"a NUL byte at byte {at}: UTF-16 or UTF-32 text, or not text at all; save it as UTF-8", path, n
+                )
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:

@@ -29,7 +29,9 @@ class TfidfConfig:
     def from_dict(cls, d: dict) -> "TfidfConfig":
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ConfigError(f"unknown tfidf parameter(s) {sorted(unknown)}; valid: {sorted(cls.__dataclass_fields__)}")
+            raise ConfigError(
+                f"unknown tfidf parameter(s) {sorted(unknown)}; valid: {sorted(cls.__dataclass_fields__)}"
+            )
         cfg = cls(**d)
         if cfg.min_df < 1:
             raise ConfigError(f"tfidf.min_df must be >= 1, got {cfg.min_df}")

@@ -410,3 +410,21 @@ def test_labels_in_test_only_and_once_in_train_are_counted_and_explained(tmp_pat
     messages = [r.getMessage() for r in caplog.records]
     assert any("2 label(s) occur in test texts only: no method can predict them" in m for m in messages)
     assert any("1 label(s) occur in one train text only" in m for m in messages)
+
+
+def test_utf16_without_a_byte_order_mark_is_caught_at_its_first_nul_byte(tmp_path):
+    write_folder_dataset(tmp_path, n_train=20, n_test=6, layout="xmlrepo")
+    path = tmp_path / "train_labels.txt"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16-le"))  # no mark: it would decode as UTF-8
+    with pytest.raises(DataError) as exc:
+        folder.load(tmp_path)
+    assert str(exc.value).startswith(raises_at(path, 1)) and "a NUL byte at byte 1: UTF-16 or UTF-32" in str(exc.value)
+
+
+def test_a_label_with_two_descriptions_is_refused_naming_both_lines(tmp_path):
+    write_folder_dataset(tmp_path, n_train=20, n_test=6, layout="jsonl")
+    path = tmp_path / "label_descriptions.tsv"
+    first = path.read_text().splitlines()[0].split("\t")[0]
+    path.write_text(path.read_text() + f"{first}\tsomething else\n")
+    with pytest.raises(DataError, match=rf"label '{first}' has two descriptions: .* \(line 1\) and 'something else'"):
+        folder.load(tmp_path)
