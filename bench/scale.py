@@ -31,21 +31,12 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.data import synth  # noqa: E402
 
+from _inputs import apply  # noqa: E402
+
 STAGES = ("check", "prepare", "tokenise", "tfidf", "embed", "neighbours", "teacher", "knn", "peers")
 PEERS = ("parabel", "bonsai", "plt")
 NEEDS = {"prepare": "check", "tokenise": "prepare", "tfidf": "tokenise", "embed": "tokenise", "neighbours": "embed",
          "teacher": "neighbours", "knn": "neighbours", "peers": "tfidf"}  # fmt: skip
-
-
-def apply(p: dict, sets: list[str]) -> dict:
-    for item in sets:
-        key, _, value = item.partition("=")
-        *path, last = key.split(".")
-        node = p
-        for part in path:
-            node = node[part]
-        node[last] = yaml.safe_load(value)
-    return p
 
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
