@@ -175,7 +175,7 @@ def tokenise_corpus(
             "max_tokens": int(lengths.max()) if len(lengths) else 0,
             "truncated_fraction": round(float((full_len[name] > max_words).mean()), 4) if len(lengths) else 0.0,
             "empty_after_tokenising": int((lengths == 0).sum()),
-            "without_known_word": int(unknown_only(ids).sum()),
+            "without_known_word": int((known_counts(ids) == 0).sum()),
             "unk_rate": round(float((flat == UNK_ID).mean()), 4) if len(flat) else 0.0,
         }
         blind = stats["splits"][name]["without_known_word"]
@@ -193,9 +193,9 @@ def tokenise_corpus(
     return out, stats
 
 
-def unknown_only(ids: pa.ListArray | pa.ChunkedArray) -> np.ndarray:
-    """For each token-id list, whether it holds no word of the vocabulary (empty, or <unk> only)."""
+def known_counts(ids: pa.ListArray | pa.ChunkedArray) -> np.ndarray:
+    """For each token-id list, how many of its words the vocabulary knows (not <pad>, not <unk>)."""
     ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     known = pc.greater(pc.list_flatten(ids), UNK_ID).cast(pa.int64()).to_numpy(zero_copy_only=False)
     parents = pc.list_parent_indices(ids).to_numpy()
-    return np.bincount(parents, weights=known, minlength=len(ids)) == 0
+    return np.bincount(parents, weights=known, minlength=len(ids)).astype(np.int64)

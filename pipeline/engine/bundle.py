@@ -42,8 +42,8 @@ def save_bundle(out: Path, models: list[TReaderXML], config: dict, art: Artifact
     if vectors == "word2vec" and backend == "annoy" and art.annoy_index.exists():
         shutil.copyfile(art.annoy_index, out / "index.ann")
     if vectors == "tfidf":
-        shutil.copyfile(art.idf, out / "tfidf_idf.npy")
-        shutil.copyfile(art.tfidf("train"), out / "tfidf_train.npz")
+        for src, name in zip((art.idf, art.tfidf("train")), TFIDF_FILES):
+            shutil.copyfile(src, out / name)
     train_vectors = read_table(art.vectors("train"), "vectors")
     pq.write_table(
         pa.table({"id": train_docs["id"], "labels": train_docs["labels"], "vector": train_vectors["vector"]}),
@@ -59,7 +59,7 @@ BUNDLE_FILES = (
     "embeddings.npy",
     "train_docs.parquet",
 )
-TFIDF_FILES = ("tfidf_idf.npy", "tfidf_train.npz")  # the tfidf stage's idf.npy and train.npz
+TFIDF_FILES = ("tfidf_idf.npy", "tfidf_train.npz")  # the tfidf stage's idf.npy and train rows
 
 
 def neighbour_vectors(config: dict) -> str | None:

@@ -171,10 +171,12 @@ def training_record(
     inputs: TrainingInputs,
     device: torch.device,
     wall_s: float,
+    *,
+    dataset: str,
     **settings: dict,
 ) -> dict:
     """What a model directory's config.json records of its training: the network's and training's
-    settings, ``settings`` (the dataset, data, neighbour, tfidf and teacher-set sections prediction
+    settings, the ``dataset``, ``settings`` (the data, neighbour, tfidf and teacher-set sections prediction
     needs), member 0's history and kept epoch, and the cost (time summed over epochs and members, so a
     resumed run still reports the whole training; ``train_wall_s``, this run's clock time, is less when
     members train at once; memory the largest peak). With several members, each one's history and kept
@@ -182,10 +184,10 @@ def training_record(
     histories = [r.history for r in runs]
     rows = [r for h in histories for r in h]
     record = {
-        **{k: v for k, v in settings.items() if k == "dataset"},
+        "dataset": dataset,
         "model": model_cfg.to_dict(),
         "train": cfg.to_dict(),
-        **{k: v for k, v in settings.items() if k != "dataset"},
+        **settings,
         "history": histories[0],
         "best_epoch": best_epoch(histories[0], cfg.monitor),
         "usage": {

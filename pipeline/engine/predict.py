@@ -52,12 +52,6 @@ class Prediction:
     known_words: int = -1  # words of the text in the model's vocabulary (0: the labels say nothing of the text)
 
 
-def known_words(tokens: pa.ListArray) -> np.ndarray:
-    """How many words of each token-id list the vocabulary knows (not <pad>, not <unk>)."""
-    known = pc.greater(pc.list_flatten(tokens), text.UNK_ID).cast(pa.int64()).to_numpy(zero_copy_only=False)
-    return np.bincount(pc.list_parent_indices(tokens).to_numpy(), weights=known, minlength=len(tokens)).astype(int)
-
-
 def output_parents(space: teacher.LabelSpace, outputs: pa.Array) -> np.ndarray:
     """For each output label, the output column of its parent; -1 for a root or a parent that is not an output."""
     parent = space.parent_of[pc.index_in(outputs, value_set=space.labels).to_numpy()]
@@ -101,6 +95,12 @@ def _config(config) -> dict:
     if not isinstance(config, dict) or any(not isinstance(config.get(k), dict) for k in need):
         raise ValueError(f"a model's config.json is a JSON object with the sections {', '.join(need)}")
     return config
+
+
+def _train_side(path: Path, space: teacher.LabelSpace) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The training texts' label matrix and document vectors: the neighbours' side of the search."""
+    docs = pq.read_table(path)
+    return space.matrix(docs["labels"]), embed.table_vectors(docs)
 
 
 def _matrix(vectors, rows: int) -> np.ndarray:
@@ -151,9 +151,7 @@ class Predictor:
         self.space = teacher.LabelSpace.from_table(labels)
         self.outputs = target_labels(labels)
         self.word_vectors = _read(d / "embeddings.npy", lambda f: _matrix(np.load(f), len(self.vocab.tokens)))
-        docs = _read(d / "train_docs.parquet", pq.read_table)
-        self.train_y = _read(d / "train_docs.parquet", lambda f: self.space.matrix(docs["labels"]))
-        self.train_vectors = _read(d / "train_docs.parquet", lambda f: embed.table_vectors(docs))
+        self.train_y, self.train_vectors = _read(d / "train_docs.parquet", lambda f: _train_side(f, self.space))
         lt = _read(d / "label_tokens.parquet", lambda f: read_table(f, "label_tokens"))
         self.desc_tokens = pc.take(
             lt["tokens"].combine_chunks(), pc.index_in(self.space.labels, value_set=lt["label"].combine_chunks())
@@ -225,7 +223,7 @@ class Predictor:
             data = make_examples(tok_table, teach, None, self.outputs)
             idx, scores = top_k(self.finish(self.logits(data)), k)
             names = np.asarray(self.outputs.to_pylist(), dtype=object)
-            known = known_words(tokens)
+            known = text.known_counts(tokens)
             out += [
                 Prediction(names[i].tolist(), np.round(s.astype(float), 6).tolist(), int(n))
                 for i, s, n in zip(idx, scores, known)
